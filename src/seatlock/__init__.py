@@ -1,0 +1,45 @@
+"""seatlock: a concurrency-safe seat allocation and booking engine.
+
+``from seatlock import Seat, SeatManager`` as in 0.2.0; see the README.
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    NotPerformedError,
+    OutcomeUnknownError,
+    SeatlockError,
+    StoreError,
+    UnknownSeatError,
+    UnknownStoreError,
+)
+from .manager import DEFAULT_LOCK_TIMEOUT, SeatManager
+from .results import Conflict, Op, Reason, Result, SeatId, UserId
+from .seat import Seat, SeatState, SeatStatus
+from .stores import EventStore, Store, open_store
+
+__version__ = "0.3.0"
+
+__all__ = [
+    "DEFAULT_LOCK_TIMEOUT",
+    "Conflict",
+    "EventStore",
+    "NotPerformedError",
+    "Op",
+    "OutcomeUnknownError",
+    "Reason",
+    "Result",
+    "Seat",
+    "SeatId",
+    "SeatManager",
+    "SeatState",
+    "SeatStatus",
+    "SeatlockError",
+    "Store",
+    "StoreError",
+    "UnknownSeatError",
+    "UnknownStoreError",
+    "UserId",
+    "__version__",
+    "open_store",
+]

@@ -1,0 +1,404 @@
+"""The in-process store (``memory://``): fast, private to its manager, lost on exit.
+
+Layout, per event: ``_state`` maps every seat id to ``_FREE``, ``_BOOKED`` or the
+deadline (a float) of its last lock, live or expired; ``_holder`` maps a locked seat to
+its holder and a booked seat to who booked it; ``_token`` maps a locked seat to its lock's
+token. Expired locks stay until a new lock replaces them or cleanup releases them.
+
+Cleanup is O(expired): each lock's (seat, deadline) goes on a queue in deadline order
+(deadlines only grow while the timeout is fixed and the clock monotonic; one that does
+not, say after a clock step back, goes on a heap instead). An entry whose seat has since
+got another deadline is stale and dropped when met. Every method holds one mutex, so the
+store is correct without the GIL (free-threaded CPython).
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+from collections import deque
+
+from ..results import (
+    Conflict,
+    Op,
+    Reason,
+    Result,
+    SeatId,
+    UserId,
+    bulk_failure,
+)
+from ..seat import SeatState, SeatStatus
+from ..validation import text_twin
+from .base import Clock, EventStore, Store
+
+# Enum members as module constants: a global is several times faster to read than
+# ``Reason.OK`` (an attribute of an enum class), and this module is the hot path.
+_FREE, _LOCKED, _BOOKED = SeatState
+_OK, _UNKNOWN, _IS_BOOKED, _HELD_BY_OTHER, _HELD_BY_YOU, _NOT_LOCKED = Reason
+_LOCK, _LOCK_BULK, _BOOK, _BOOK_BULK, _CANCEL, _CANCEL_BULK = Op
+_CLEANUP_CHUNK = 1024
+"""Cleanup releases the mutex after this many queue entries, so others get a turn."""
+_COMPACT_AT = 4096
+"""The expiry queue is compacted when it passes this many entries plus twice the seats."""
+
+
+class MemoryStore(Store):
+    """Events kept in this process's memory. ``memory://`` gives each manager its own."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, MemoryEvent] = {}
+        self._mutex = threading.Lock()
+
+    @classmethod
+    def from_url(cls, url: str) -> MemoryStore:
+        """A new, private store for ``memory://`` (nothing may follow the scheme)."""
+        if url.rstrip("/") != "memory:":
+            raise ValueError(f"a memory store URL is just 'memory://', not {url!r}")
+        return cls()
+
+    def open_event(self, event: str, lock_timeout: float, clock: Clock | None) -> EventStore:
+        """The seats of ``event``; managers opening one event here share its seats."""
+        with self._mutex:
+            seats = self._events.get(event)
+            if seats is None:
+                seats = self._events[event] = MemoryEvent()
+        return seats.view(lock_timeout, clock or time.monotonic)
+
+
+class MemoryEvent:
+    """One event's seat state, shared by the views that managers drive."""
+
+    def __init__(self) -> None:
+        self.mutex = threading.Lock()
+        self.state: dict[SeatId, object] = {}
+        self.holder: dict[SeatId, UserId] = {}
+        self.token: dict[SeatId, int] = {}
+        self.due_seats: deque[SeatId] = deque()
+        self.due_times: deque[float] = deque()
+        self.last_due = float("-inf")
+        self.late: list[tuple[float, int, SeatId]] = []
+        self.tokens = 0
+        self.compact_at = _COMPACT_AT
+
+    def view(self, lock_timeout: float, clock: Clock) -> MemoryEventStore:
+        """An :class:`EventStore` on this state with its own timeout and clock."""
+        return MemoryEventStore(self, lock_timeout, clock)
+
+
+class MemoryEventStore(EventStore):
+    """One manager's access to an event's state in memory."""
+
+    def __init__(self, event: MemoryEvent, lock_timeout: float, clock: Clock) -> None:
+        self.lock_timeout = lock_timeout
+        self._event = event
+        self._clock = clock
+        self._acquire = event.mutex.acquire
+        self._release = event.mutex.release
+        self._state = event.state
+        self._holder = event.holder
+
+    def add_seats(self, seat_ids: list[SeatId]) -> None:
+        state = self._state
+        self._acquire()
+        try:
+            new = [s for s in dict.fromkeys(seat_ids) if s not in state]
+            for seat_id in new:
+                twin = text_twin(seat_id)
+                if twin is not None and twin in state:
+                    raise ValueError(
+                        f"seat {seat_id!r} has the same text as the event's seat {twin!r}; "
+                        "one event cannot hold both"
+                    )
+            for seat_id in new:
+                state[seat_id] = _FREE
+            self._event.compact_at = _COMPACT_AT + 2 * len(state)
+        finally:
+            self._release()
+
+    def _enqueue(
+        self, seat_ids: tuple[SeatId, ...] | list[SeatId], deadline: float, token: int
+    ) -> None:
+        """Put a new lock's seats on the expiry queue (caller holds the mutex)."""
+        ev = self._event
+        if deadline >= ev.last_due:
+            ev.last_due = deadline
+            ev.due_seats.extend(seat_ids)
+            ev.due_times.extend([deadline] * len(seat_ids))
+            if len(ev.due_seats) > ev.compact_at:
+                self._compact()
+        else:
+            for seat_id in seat_ids:
+                heapq.heappush(ev.late, (deadline, token, seat_id))
+
+    def _compact(self) -> None:
+        """Drop stale queue entries (their locks ended before cleanup met them).
+
+        A seat has one current deadline, so at most one entry per seat is not stale. The
+        queue is compacted when it passes twice the seat count: then at least half of it
+        is stale, the work is O(1) per dropped entry, and memory stays O(seats).
+        """
+        ev, state = self._event, self._state
+        kept = [
+            (s, d) for s, d in zip(ev.due_seats, ev.due_times, strict=True) if state.get(s) is d
+        ]
+        ev.due_seats = deque(s for s, _ in kept)
+        ev.due_times = deque(d for _, d in kept)
+        ev.late = [e for e in ev.late if state.get(e[2]) is e[0]]
+        heapq.heapify(ev.late)
+
+    def lock(self, seat_id: SeatId, user_id: UserId) -> Result:
+        self._acquire()
+        try:
+            current = self._state.get(seat_id)
+            if current is None:
+                return Result(_LOCK, _UNKNOWN, seat_id, user_id)
+            now = self._clock()
+            if current is not _FREE:
+                if current is _BOOKED:
+                    return Result(_LOCK, _IS_BOOKED, seat_id, user_id)
+                if current > now:  # type: ignore[operator]
+                    holder = self._holder[seat_id]
+                    reason = _HELD_BY_YOU if holder == user_id else _HELD_BY_OTHER
+                    return Result(_LOCK, reason, seat_id, user_id, holder)
+            ev = self._event
+            ev.tokens = token = ev.tokens + 1
+            deadline = now + self.lock_timeout
+            self._state[seat_id] = deadline
+            self._holder[seat_id] = user_id
+            ev.token[seat_id] = token
+            if deadline >= ev.last_due:  # _enqueue, inlined: this is the hottest path
+                ev.last_due = deadline
+                ev.due_seats.append(seat_id)
+                ev.due_times.append(deadline)
+                if len(ev.due_seats) > ev.compact_at:
+                    self._compact()
+            else:
+                heapq.heappush(ev.late, (deadline, token, seat_id))
+            return Result(_LOCK, _OK, seat_id, user_id, None, deadline, token)
+        finally:
+            self._release()
+
+    def book(self, seat_id: SeatId, user_id: UserId) -> Result:
+        self._acquire()
+        try:
+            current = self._state.get(seat_id)
+            if current is None:
+                return Result(_BOOK, _UNKNOWN, seat_id, user_id)
+            if current is _BOOKED:
+                return Result(_BOOK, _IS_BOOKED, seat_id, user_id)
+            if current is _FREE or current <= self._clock():  # type: ignore[operator]
+                return Result(_BOOK, _NOT_LOCKED, seat_id, user_id)
+            holder = self._holder[seat_id]
+            if holder != user_id:
+                return Result(_BOOK, _HELD_BY_OTHER, seat_id, user_id, holder)
+            self._state[seat_id] = _BOOKED
+            return Result(_BOOK, _OK, seat_id, user_id)
+        finally:
+            self._release()
+
+    def cancel(self, seat_id: SeatId, user_id: UserId) -> Result:
+        self._acquire()
+        try:
+            reason, holder = self._release_check(seat_id, user_id, self._clock())
+            if reason is not _OK:
+                return Result(_CANCEL, reason, seat_id, user_id, holder)
+            self._state[seat_id] = _FREE
+            del self._holder[seat_id]
+            return Result(_CANCEL, _OK, seat_id, user_id)
+        finally:
+            self._release()
+
+    def _release_check(
+        self, seat_id: SeatId, user_id: UserId, now: float
+    ) -> tuple[Reason, UserId | None]:
+        """Why ``user_id`` may not book or cancel ``seat_id`` (``OK`` if it may), and the holder."""
+        current = self._state.get(seat_id)
+        if current is None:
+            return _UNKNOWN, None
+        if current is _BOOKED:
+            return _IS_BOOKED, None
+        if current is _FREE or current <= now:  # type: ignore[operator]
+            return _NOT_LOCKED, None
+        holder = self._holder[seat_id]
+        if holder != user_id:
+            return _HELD_BY_OTHER, holder
+        return _OK, holder
+
+    def lock_many(self, seat_ids: tuple[SeatId, ...], user_id: UserId, label: object) -> Result:
+        state, holders = self._state, self._holder
+        self._acquire()
+        try:
+            now = self._clock()
+            conflicts: list[Conflict] = []
+            for seat_id in seat_ids:
+                current = state.get(seat_id)
+                if current is _FREE:
+                    continue
+                if current is None:
+                    conflicts.append(Conflict(seat_id, _UNKNOWN))
+                elif current is _BOOKED:
+                    conflicts.append(Conflict(seat_id, _IS_BOOKED))
+                elif current > now:  # type: ignore[operator]
+                    holder = holders[seat_id]
+                    reason = _HELD_BY_YOU if holder == user_id else _HELD_BY_OTHER
+                    conflicts.append(Conflict(seat_id, reason, holder))
+            if conflicts:
+                return bulk_failure(_LOCK_BULK, seat_ids, user_id, conflicts)
+            ev = self._event
+            ev.tokens = token = ev.tokens + 1
+            deadline = now + self.lock_timeout
+            tokens = ev.token
+            for seat_id in seat_ids:
+                state[seat_id] = deadline
+                holders[seat_id] = user_id
+                tokens[seat_id] = token
+            self._enqueue(seat_ids, deadline, token)
+            return Result(_LOCK_BULK, _OK, seat_ids, user_id, label, deadline, token)
+        finally:
+            self._release()
+
+    def book_many(self, seat_ids: tuple[SeatId, ...], user_id: UserId, label: object) -> Result:
+        return self._release_many(_BOOK_BULK, _BOOKED, seat_ids, user_id, label)
+
+    def cancel_many(self, seat_ids: tuple[SeatId, ...], user_id: UserId, label: object) -> Result:
+        return self._release_many(_CANCEL_BULK, _FREE, seat_ids, user_id, label)
+
+    def _release_many(
+        self,
+        op: Op,
+        new_state: SeatState,
+        seat_ids: tuple[SeatId, ...],
+        user_id: UserId,
+        label: object,
+    ) -> Result:
+        """Move every seat ``user_id`` holds live to ``new_state`` (booked or free), or none."""
+        state = self._state
+        check = self._release_check
+        self._acquire()
+        try:
+            now = self._clock()
+            conflicts: list[Conflict] = []
+            for seat_id in seat_ids:
+                reason, holder = check(seat_id, user_id, now)
+                if reason is not _OK:
+                    conflicts.append(Conflict(seat_id, reason, holder))
+            if conflicts:
+                return bulk_failure(op, seat_ids, user_id, conflicts)
+            for seat_id in seat_ids:
+                state[seat_id] = new_state
+            if new_state is _FREE:
+                holders = self._holder
+                for seat_id in seat_ids:
+                    del holders[seat_id]
+            return Result(op, _OK, seat_ids, user_id, label)
+        finally:
+            self._release()
+
+    def cleanup(self) -> int:
+        released = 0
+        more = True
+        while more:
+            self._acquire()
+            try:
+                count, more = self._cleanup_chunk(self._clock())
+                released += count
+            finally:
+                self._release()
+        return released
+
+    def _cleanup_chunk(self, now: float) -> tuple[int, bool]:
+        """Release expired locks, one chunk of queue entries at most.
+
+        Returns how many it released and whether the chunk ran out (more may be due).
+        """
+        ev = self._event
+        seats, times, late = ev.due_seats, ev.due_times, ev.late
+        released = 0
+        budget = _CLEANUP_CHUNK
+        while seats and budget:
+            budget -= 1
+            due = self._expire(seats[0], times[0], now)
+            if due is None:
+                break
+            released += due
+            seats.popleft()
+            times.popleft()
+        while late and budget:
+            budget -= 1
+            deadline, _token, seat_id = late[0]
+            due = self._expire(seat_id, deadline, now)
+            if due is None:
+                break
+            released += due
+            heapq.heappop(late)
+        return released, budget == 0
+
+    def _expire(self, seat_id: SeatId, deadline: float, now: float) -> bool | None:
+        """Handle one queue entry: ``None`` if its lock is not due yet (keep the entry);
+        ``True`` if it was due and is now released; ``False`` if the entry is stale."""
+        if self._state.get(seat_id) is not deadline:
+            return False
+        if deadline > now:
+            return None
+        self._state[seat_id] = _FREE
+        del self._holder[seat_id]
+        return True
+
+    def status(self, seat_id: SeatId) -> SeatStatus | None:
+        self._acquire()
+        try:
+            current = self._state.get(seat_id)
+            if current is None:
+                return None
+            if current is _BOOKED:
+                return SeatStatus(seat_id, _BOOKED, self._holder[seat_id])
+            now = self._clock()
+            if current is _FREE or current <= now:  # type: ignore[operator]
+                return SeatStatus(seat_id, _FREE)
+            deadline: float = current  # type: ignore[assignment]
+            return SeatStatus(
+                seat_id,
+                _LOCKED,
+                self._holder[seat_id],
+                deadline,
+                deadline - now,
+                self._event.token[seat_id],
+            )
+        finally:
+            self._release()
+
+    def state_of(self, seat_id: SeatId) -> SeatState:
+        current = self._state.get(seat_id)
+        if current is _FREE or current is _BOOKED:
+            return current
+        if current is None:
+            return super().state_of(seat_id)
+        return _LOCKED if current > self._clock() else _FREE  # type: ignore[operator]
+
+    def _snapshot(self) -> tuple[list[tuple[SeatId, object]], float]:
+        self._acquire()
+        try:
+            return list(self._state.items()), self._clock()
+        finally:
+            self._release()
+
+    def seat_ids(self, state: SeatState | None = None) -> list[SeatId]:
+        items, now = self._snapshot()
+        if state is None:
+            return [seat_id for seat_id, _ in items]
+        return [seat_id for seat_id, current in items if _state(current, now) is state]
+
+    def counts(self) -> dict[SeatState, int]:
+        items, now = self._snapshot()
+        counts = dict.fromkeys(SeatState, 0)
+        for _, current in items:
+            counts[_state(current, now)] += 1
+        return counts
+
+
+def _state(current: object, now: float) -> SeatState:
+    """The state a ``_state`` value means at ``now``."""
+    if current is _FREE or current is _BOOKED:
+        return current
+    return _LOCKED if current > now else _FREE  # type: ignore[operator]
