@@ -13,6 +13,11 @@ from .base import EventStore, Store
 
 STORES: dict[str, str] = {
     "memory": "seatlock.stores.memory:MemoryStore",
+    "sqlite": "seatlock.stores.sqlite:SQLiteStore",
+    "postgresql": "seatlock.stores.postgres:PostgresStore",
+    "postgres": "seatlock.stores.postgres:PostgresStore",
+    "redis": "seatlock.stores.redis:RedisStore",
+    "redis+cluster": "seatlock.stores.redis_cluster:RedisClusterStore",
 }
 """URL scheme → ``module:class`` of the store that serves it."""
 

@@ -18,6 +18,7 @@ import heapq
 import threading
 import time
 from collections import deque
+from typing import cast
 
 from ..results import (
     Conflict,
@@ -28,6 +29,7 @@ from ..results import (
     UserId,
     bulk_failure,
 )
+from ..rules import lock_conflict, release_conflict
 from ..seat import SeatState, SeatStatus
 from ..validation import text_twin
 from .base import Clock, EventStore, Store
@@ -200,30 +202,25 @@ class MemoryEventStore(EventStore):
     def cancel(self, seat_id: SeatId, user_id: UserId) -> Result:
         self._acquire()
         try:
-            reason, holder = self._release_check(seat_id, user_id, self._clock())
-            if reason is not _OK:
-                return Result(_CANCEL, reason, seat_id, user_id, holder)
+            conflict = self._release_conflict(seat_id, user_id, self._clock())
+            if conflict is not None:
+                return Result(_CANCEL, conflict.reason, seat_id, user_id, conflict.holder)
             self._state[seat_id] = _FREE
             del self._holder[seat_id]
             return Result(_CANCEL, _OK, seat_id, user_id)
         finally:
             self._release()
 
-    def _release_check(
-        self, seat_id: SeatId, user_id: UserId, now: float
-    ) -> tuple[Reason, UserId | None]:
-        """Why ``user_id`` may not book or cancel ``seat_id`` (``OK`` if it may), and the holder."""
+    def _stored(self, seat_id: SeatId) -> tuple[SeatState | None, UserId | None, float | None]:
+        """A seat as the rules see it: (state, holder, deadline) (caller holds the mutex)."""
         current = self._state.get(seat_id)
-        if current is None:
-            return _UNKNOWN, None
-        if current is _BOOKED:
-            return _IS_BOOKED, None
-        if current is _FREE or current <= now:  # type: ignore[operator]
-            return _NOT_LOCKED, None
-        holder = self._holder[seat_id]
-        if holder != user_id:
-            return _HELD_BY_OTHER, holder
-        return _OK, holder
+        if current is None or current is _FREE or current is _BOOKED:
+            return current, None, None
+        return _LOCKED, self._holder[seat_id], cast(float, current)
+
+    def _release_conflict(self, seat_id: SeatId, user_id: UserId, now: float) -> Conflict | None:
+        """What stops ``user_id`` booking or cancelling ``seat_id`` (caller holds the mutex)."""
+        return release_conflict(seat_id, user_id, *self._stored(seat_id), now)
 
     def lock_many(self, seat_ids: tuple[SeatId, ...], user_id: UserId, label: object) -> Result:
         state, holders = self._state, self._holder
@@ -232,17 +229,10 @@ class MemoryEventStore(EventStore):
             now = self._clock()
             conflicts: list[Conflict] = []
             for seat_id in seat_ids:
-                current = state.get(seat_id)
-                if current is _FREE:
-                    continue
-                if current is None:
-                    conflicts.append(Conflict(seat_id, _UNKNOWN))
-                elif current is _BOOKED:
-                    conflicts.append(Conflict(seat_id, _IS_BOOKED))
-                elif current > now:  # type: ignore[operator]
-                    holder = holders[seat_id]
-                    reason = _HELD_BY_YOU if holder == user_id else _HELD_BY_OTHER
-                    conflicts.append(Conflict(seat_id, reason, holder))
+                if state.get(seat_id) is not _FREE:
+                    conflict = lock_conflict(seat_id, user_id, *self._stored(seat_id), now)
+                    if conflict is not None:
+                        conflicts.append(conflict)
             if conflicts:
                 return bulk_failure(_LOCK_BULK, seat_ids, user_id, conflicts)
             ev = self._event
@@ -274,15 +264,14 @@ class MemoryEventStore(EventStore):
     ) -> Result:
         """Move every seat ``user_id`` holds live to ``new_state`` (booked or free), or none."""
         state = self._state
-        check = self._release_check
         self._acquire()
         try:
             now = self._clock()
-            conflicts: list[Conflict] = []
-            for seat_id in seat_ids:
-                reason, holder = check(seat_id, user_id, now)
-                if reason is not _OK:
-                    conflicts.append(Conflict(seat_id, reason, holder))
+            conflicts = [
+                c
+                for c in (self._release_conflict(s, user_id, now) for s in seat_ids)
+                if c is not None
+            ]
             if conflicts:
                 return bulk_failure(op, seat_ids, user_id, conflicts)
             for seat_id in seat_ids:

@@ -1,0 +1,1 @@
+"""Benchmarks of seatlock; ``python -m benchmarks.vs_020`` compares it with 0.2.0."""

@@ -1,0 +1,41 @@
+"""The ``venue`` fixture: every conformance test runs once per store.
+
+Adding a store is one entry in :data:`VENUES` (its :class:`Venue` lives in ``support``,
+importing its driver inside the class, never at module top).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from .support import MemoryVenue, Venue
+
+VENUES: dict[str, Callable[[str], Venue]] = {
+    "memory": MemoryVenue,
+}
+"""Store name → what opens a venue (one event) on it."""
+
+
+@pytest.fixture(params=list(VENUES))
+def open_venue(request: pytest.FixtureRequest) -> Iterator[Callable[[], Venue]]:
+    """Opens fresh venues (a new event each) on one store; closes them at teardown."""
+    make: Callable[[str], Venue] = VENUES[request.param]
+    venues: list[Venue] = []
+
+    def open_() -> Venue:
+        venue = make(f"test-{uuid.uuid4().hex}")
+        venues.append(venue)
+        return venue
+
+    yield open_
+    for venue in venues:
+        venue.close()
+
+
+@pytest.fixture
+def venue(open_venue: Callable[[], Venue]) -> Venue:
+    """One event on one store, private to this test."""
+    return open_venue()

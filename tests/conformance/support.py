@@ -1,0 +1,100 @@
+"""Venues for the conformance suite: one event on one store, private to one test.
+
+A :class:`Venue` opens managers on its own store and event and moves that store's time.
+Each store has one subclass; ``conftest.VENUES`` lists them. A subclass imports its
+driver inside ``__init__``, never at module top, so the suite collects without it.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from typing import Any
+
+from seatlock import Seat, SeatManager, SeatState, SeatStatus
+from seatlock.results import SeatId
+
+DEFAULT: Any = object()
+"""Passed as ``lock_timeout`` to leave it out, so the manager uses its own default."""
+
+
+class Venue(ABC):
+    """One event on one store for one test; closes its managers at teardown."""
+
+    seats_show_state: bool = False
+    """True when ``Seat`` objects handed to a manager show its state (memory store, §3)."""
+
+    def __init__(self, event: str) -> None:
+        self.event = event
+        self._managers: list[SeatManager] = []
+
+    def manager(self, seats: Iterable[Seat | SeatId], lock_timeout: Any = DEFAULT) -> SeatManager:
+        """A new manager on this venue's store and event (``lock_timeout`` may be misuse)."""
+        options: dict[str, Any] = {} if lock_timeout is DEFAULT else {"lock_timeout": lock_timeout}
+        manager = self._open(seats, options)
+        self._managers.append(manager)
+        return manager
+
+    @abstractmethod
+    def _open(self, seats: Iterable[Seat | SeatId], options: dict[str, Any]) -> SeatManager:
+        """Open a manager with ``options`` passed on to ``SeatManager``."""
+
+    @abstractmethod
+    def now(self) -> float:
+        """The store's time now, in the clock its deadlines use."""
+
+    @abstractmethod
+    def advance(self, seconds: float) -> None:
+        """Move the store's time forward by ``seconds`` (safe to call from any thread)."""
+
+    def close(self) -> None:
+        """Close every manager this venue opened."""
+        for manager in self._managers:
+            manager.close()
+
+
+class FakeClock:
+    """A monotonic clock that only moves when told to; thread-safe."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self._now = start
+        self._mutex = threading.Lock()
+
+    def __call__(self) -> float:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        with self._mutex:
+            self._now += seconds
+
+
+class MemoryVenue(Venue):
+    """The in-process store: one ``MemoryStore`` and one fake clock per test."""
+
+    seats_show_state = True
+
+    def __init__(self, event: str) -> None:
+        from seatlock.stores.memory import MemoryStore
+
+        super().__init__(event)
+        self._store = MemoryStore()
+        self._clock = FakeClock()
+
+    def _open(self, seats: Iterable[Seat | SeatId], options: dict[str, Any]) -> SeatManager:
+        return SeatManager(seats, store=self._store, event=self.event, clock=self._clock, **options)
+
+    def now(self) -> float:
+        return self._clock()
+
+    def advance(self, seconds: float) -> None:
+        self._clock.advance(seconds)
+
+
+Snapshot = tuple[tuple[SeatStatus, ...], dict[SeatState, int], tuple[tuple[SeatId, ...], ...]]
+
+
+def snapshot(manager: SeatManager, seat_ids: Iterable[SeatId]) -> Snapshot:
+    """Everything the read side says about the event: to compare before and after a call."""
+    by_state = tuple(tuple(manager.seat_ids(state)) for state in (None, *SeatState))
+    return tuple(manager.seat_status(s) for s in seat_ids), manager.counts(), by_state
