@@ -11,10 +11,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from .support import MemoryVenue, Venue
+from .support import MemoryVenue, SQLiteVenue, Venue
 
 VENUES: dict[str, Callable[[str], Venue]] = {
     "memory": MemoryVenue,
+    "sqlite": SQLiteVenue,
 }
 """Store name → what opens a venue (one event) on it."""
 

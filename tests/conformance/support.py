@@ -7,13 +7,16 @@ driver inside ``__init__``, never at module top, so the suite collects without i
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from seatlock import Seat, SeatManager, SeatState, SeatStatus
 from seatlock.results import SeatId
+from seatlock.stores import Store
 
 DEFAULT: Any = object()
 """Passed as ``lock_timeout`` to leave it out, so the manager uses its own default."""
@@ -69,16 +72,14 @@ class FakeClock:
             self._now += seconds
 
 
-class MemoryVenue(Venue):
-    """The in-process store: one ``MemoryStore`` and one fake clock per test."""
+class ClockVenue(Venue):
+    """A store that takes ``clock=``: one store object and one fake clock per test."""
 
     seats_show_state = True
 
-    def __init__(self, event: str) -> None:
-        from seatlock.stores.memory import MemoryStore
-
+    def __init__(self, event: str, store: Store) -> None:
         super().__init__(event)
-        self._store = MemoryStore()
+        self._store = store
         self._clock = FakeClock()
 
     def _open(self, seats: Iterable[Seat | SeatId], options: dict[str, Any]) -> SeatManager:
@@ -89,6 +90,33 @@ class MemoryVenue(Venue):
 
     def advance(self, seconds: float) -> None:
         self._clock.advance(seconds)
+
+    def close(self) -> None:
+        super().close()
+        self._store.close()
+
+
+class MemoryVenue(ClockVenue):
+    """The in-process store."""
+
+    def __init__(self, event: str) -> None:
+        from seatlock.stores.memory import MemoryStore
+
+        super().__init__(event, MemoryStore())
+
+
+class SQLiteVenue(ClockVenue):
+    """The embedded store: a new file in a temporary folder for each test."""
+
+    def __init__(self, event: str) -> None:
+        from seatlock.stores.sqlite import SQLiteStore
+
+        self._folder = tempfile.TemporaryDirectory()
+        super().__init__(event, SQLiteStore(Path(self._folder.name) / "seats.db"))
+
+    def close(self) -> None:
+        super().close()
+        self._folder.cleanup()
 
 
 Snapshot = tuple[tuple[SeatStatus, ...], dict[SeatState, int], tuple[tuple[SeatId, ...], ...]]

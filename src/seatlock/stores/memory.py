@@ -15,6 +15,7 @@ store is correct without the GIL (free-threaded CPython).
 from __future__ import annotations
 
 import heapq
+import itertools
 import threading
 import time
 from collections import deque
@@ -80,6 +81,7 @@ class MemoryEvent:
         self.due_times: deque[float] = deque()
         self.last_due = float("-inf")
         self.late: list[tuple[float, int, SeatId]] = []
+        self.late_entries = itertools.count()
         self.tokens = 0
         self.compact_at = _COMPACT_AT
 
@@ -118,9 +120,7 @@ class MemoryEventStore(EventStore):
         finally:
             self._release()
 
-    def _enqueue(
-        self, seat_ids: tuple[SeatId, ...] | list[SeatId], deadline: float, token: int
-    ) -> None:
+    def _enqueue(self, seat_ids: tuple[SeatId, ...] | list[SeatId], deadline: float) -> None:
         """Put a new lock's seats on the expiry queue (caller holds the mutex)."""
         ev = self._event
         if deadline >= ev.last_due:
@@ -131,7 +131,7 @@ class MemoryEventStore(EventStore):
                 self._compact()
         else:
             for seat_id in seat_ids:
-                heapq.heappush(ev.late, (deadline, token, seat_id))
+                heapq.heappush(ev.late, (deadline, next(ev.late_entries), seat_id))
 
     def _compact(self) -> None:
         """Drop stale queue entries (their locks ended before cleanup met them).
@@ -176,7 +176,7 @@ class MemoryEventStore(EventStore):
                 if len(ev.due_seats) > ev.compact_at:
                     self._compact()
             else:
-                heapq.heappush(ev.late, (deadline, token, seat_id))
+                heapq.heappush(ev.late, (deadline, next(ev.late_entries), seat_id))
             return Result(_LOCK, _OK, seat_id, user_id, None, deadline, token)
         finally:
             self._release()
@@ -243,7 +243,7 @@ class MemoryEventStore(EventStore):
                 state[seat_id] = deadline
                 holders[seat_id] = user_id
                 tokens[seat_id] = token
-            self._enqueue(seat_ids, deadline, token)
+            self._enqueue(seat_ids, deadline)
             return Result(_LOCK_BULK, _OK, seat_ids, user_id, label, deadline, token)
         finally:
             self._release()
@@ -315,7 +315,7 @@ class MemoryEventStore(EventStore):
             times.popleft()
         while late and budget:
             budget -= 1
-            deadline, _token, seat_id = late[0]
+            deadline, _entry, seat_id = late[0]
             due = self._expire(seat_id, deadline, now)
             if due is None:
                 break

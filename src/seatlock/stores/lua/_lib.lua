@@ -1,0 +1,132 @@
+-- Shared prelude of every seatlock script (the store prepends it to each one).
+-- KEYS: 1 seats (hash), 2 order (list), 3 due (sorted set), 4 meta (hash); one event,
+-- one hash slot. ARGV[1]: the layout version; ARGV[2]: the time offset in microseconds.
+-- A seat's value: 'F' free, 'B' .. holder booked, 'L' .. deadline .. ':' .. token .. ':'
+-- .. holder locked (expired once deadline <= now). Ids and holders are encoded ('i:1').
+local SEATS, ORDER, DUE, META = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+-- Reason codes, as seatlock.stores.codec.REASON_CODES.
+local UNKNOWN, IS_BOOKED, HELD_BY_OTHER, HELD_BY_YOU, NOT_LOCKED = 1, 2, 3, 4, 5
+local B, L = string.byte('B'), string.byte('L')
+local CHUNK = 1000 -- ids per command: unpack() has a limit
+
+do
+  local layout = redis.call('HGET', META, 'layout')
+  if layout and layout ~= ARGV[1] then
+    error({err = 'SEATLOCK_LAYOUT ' .. layout})
+  end
+end
+
+-- Server time in microseconds, plus the store's offset (a testing aid).
+local function now_us()
+  local t = redis.call('TIME')
+  return t[1] * 1000000 + t[2] + tonumber(ARGV[2])
+end
+
+-- A number as exact text (Lua's default conversion keeps only 14 digits).
+local function num(x)
+  return string.format('%.17g', x)
+end
+
+-- A locked seat's deadline, token and holder.
+local function parse_lock(v)
+  local a = string.find(v, ':', 2, true)
+  local b = string.find(v, ':', a + 1, true)
+  return tonumber(string.sub(v, 2, a - 1)), string.sub(v, a + 1, b - 1), string.sub(v, b + 1)
+end
+
+-- 'F', 'L' or 'B': the state a seat's value means at now.
+local function state_of(v, now)
+  local kind = string.byte(v)
+  if kind == L and parse_lock(v) <= now then
+    return 'F'
+  end
+  return string.char(kind)
+end
+
+-- Why user may not lock a seat whose value is v (false if not there), and the holder.
+local function lock_conflict(v, user, now)
+  if not v then
+    return UNKNOWN
+  end
+  local kind = string.byte(v)
+  if kind == B then
+    return IS_BOOKED
+  end
+  if kind == L then
+    local deadline, _, holder = parse_lock(v)
+    if deadline > now then
+      return holder == user and HELD_BY_YOU or HELD_BY_OTHER, holder
+    end
+  end
+  return nil
+end
+
+-- Why user may not book or cancel a seat whose value is v, and the other holder.
+local function release_conflict(v, user, now)
+  if not v then
+    return UNKNOWN
+  end
+  local kind = string.byte(v)
+  if kind == B then
+    return IS_BOOKED
+  end
+  if kind == L then
+    local deadline, _, holder = parse_lock(v)
+    if deadline > now then
+      if holder == user then
+        return nil
+      end
+      return HELD_BY_OTHER, holder
+    end
+  end
+  return NOT_LOCKED
+end
+
+-- Values of the seats list[first..last] (false where there is no such seat).
+local function hmget(list, first, last)
+  local out = {}
+  for i = first, last, CHUNK do
+    local got = redis.call('HMGET', SEATS, unpack(list, i, math.min(i + CHUNK - 1, last)))
+    for j = 1, #got do
+      out[#out + 1] = got[j]
+    end
+  end
+  return out
+end
+
+-- Runs cmd key items... for the ids list[first..last], at most CHUNK ids a command;
+-- item(id) gives the arguments for one id (default: the id).
+local function each_chunk(cmd, key, list, first, last, item)
+  for i = first, last, CHUNK do
+    local args = {}
+    for j = i, math.min(i + CHUNK - 1, last) do
+      if item then
+        local a, b = item(list[j])
+        args[#args + 1] = a
+        args[#args + 1] = b
+      else
+        args[#args + 1] = list[j]
+      end
+    end
+    redis.call(cmd, key, unpack(args))
+  end
+end
+
+-- Checks list[first..last] with check(value, user, now); returns the conflicts as a
+-- reply {1, position, code, holder or false, ...} (positions from 0), or nil.
+local function conflicts(list, first, last, check, user, now)
+  local values = hmget(list, first, last)
+  local reply = {1}
+  for i = 1, #values do
+    local code, holder = check(values[i], user, now)
+    if code then
+      reply[#reply + 1] = i - 1
+      reply[#reply + 1] = code
+      reply[#reply + 1] = holder or false
+    end
+  end
+  if #reply > 1 then
+    return reply
+  end
+  return nil
+end

@@ -1,0 +1,16 @@
+-- The event's seat ids in the order added; ARGV[3]: '' for all, else only those in
+-- state 'F', 'L' or 'B' now.
+local ids = redis.call('LRANGE', ORDER, 0, -1)
+local want = ARGV[3]
+if want == '' then
+  return ids
+end
+local now = now_us()
+local values = hmget(ids, 1, #ids)
+local out = {}
+for i = 1, #ids do
+  if state_of(values[i], now) == want then
+    out[#out + 1] = ids[i]
+  end
+end
+return out
