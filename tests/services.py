@@ -12,9 +12,7 @@ from typing import NoReturn
 
 import pytest
 
-POSTGRES_URL = os.environ.get(
-    "SEATLOCK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
-)
+POSTGRES_URL = os.environ.get("SEATLOCK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("SEATLOCK_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 

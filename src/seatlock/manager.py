@@ -80,6 +80,8 @@ class SeatManager:
             raise
         self.event = event
         self._bind(seat_list)
+        for name, call in self._seats.direct_calls().items():
+            setattr(self, name, call)
 
     @property
     def lock_timeout(self) -> float:
@@ -100,7 +102,7 @@ class SeatManager:
         """Lock all of ``seat_ids`` for ``user_id`` with one deadline, or none."""
         ids = check_seat_ids(seat_ids)
         user_id = check_user_id(user_id)
-        return self._seats.lock_many(ids, user_id, bulk_label(seat_ids, ids))
+        return self._seats.lock_many(ids, user_id, bulk_label(seat_ids))
 
     def book_a_seat(self, seat_id: SeatId, user_id: UserId) -> Result:
         """Book one seat that ``user_id`` holds by a live lock. Booking is final."""
@@ -114,7 +116,7 @@ class SeatManager:
         """Book all of ``seat_ids``, each held live by ``user_id``, or none."""
         ids = check_seat_ids(seat_ids)
         user_id = check_user_id(user_id)
-        return self._seats.book_many(ids, user_id, bulk_label(seat_ids, ids))
+        return self._seats.book_many(ids, user_id, bulk_label(seat_ids))
 
     def cancel_lock(self, seat_id: SeatId, user_id: UserId) -> Result:
         """Release the live lock ``user_id`` holds on one seat."""
@@ -126,7 +128,7 @@ class SeatManager:
         """Release the live locks ``user_id`` holds on all of ``seat_ids``, or none."""
         ids = check_seat_ids(seat_ids)
         user_id = check_user_id(user_id)
-        return self._seats.cancel_many(ids, user_id, bulk_label(seat_ids, ids))
+        return self._seats.cancel_many(ids, user_id, bulk_label(seat_ids))
 
     def cleanup_expired_locks(self) -> int:
         """Release the locks that have expired; return how many this call released.

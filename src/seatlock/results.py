@@ -209,30 +209,18 @@ class Result:
 _HELD = frozenset({Reason.HELD_BY_OTHER, Reason.HELD_BY_YOU})
 
 
-def bulk_label(seat_ids: Sequence[SeatId], ids: tuple[SeatId, ...]) -> object:
+def bulk_label(seat_ids: Sequence[SeatId]) -> object:
     """What a bulk success message shows for ``seat_ids``: ``str()`` of it as passed.
 
-    A list or tuple is kept as a private copy and printed only when the message is asked
-    for; any other sequence is printed now, so later changes to it don't show.
+    A tuple is kept and a list copied (both print later, as they printed now); any other
+    sequence is printed now, so later changes to it don't show.
     """
     kind = type(seat_ids)
     if kind is tuple:
-        return ids
+        return seat_ids
     if kind is list:
-        return _ListLabel(ids)
+        return list(seat_ids)
     return str(seat_ids)
-
-
-class _ListLabel:
-    """Prints a snapshot of a list the way the list printed."""
-
-    __slots__ = ("_ids",)
-
-    def __init__(self, ids: tuple[SeatId, ...]) -> None:
-        self._ids = ids
-
-    def __str__(self) -> str:
-        return str(list(self._ids))
 
 
 def bulk_failure(

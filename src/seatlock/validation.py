@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
+from typing import cast
 
 from .results import SeatId, UserId
 
@@ -43,12 +44,15 @@ def check_seat_ids(seat_ids: object) -> tuple[SeatId, ...]:
     ``TypeError`` unless ``seat_ids`` is a sequence (not ``str``/``bytes``) of seat ids;
     ``ValueError`` when it is empty or names a seat twice.
     """
-    if not isinstance(seat_ids, Sequence) or isinstance(seat_ids, _NOT_SEQUENCES):
+    kind = type(seat_ids)
+    if (kind is not list and kind is not tuple) and (
+        not isinstance(seat_ids, Sequence) or isinstance(seat_ids, _NOT_SEQUENCES)
+    ):
         raise TypeError(
             "seat_ids must be a list, tuple or other sequence of seat ids (a set, dict, "
             f"iterator or string is not), not {type(seat_ids).__name__}: {seat_ids!r}"
         )
-    ids = tuple(seat_ids)
+    ids: tuple[SeatId, ...] = tuple(cast("Sequence[SeatId]", seat_ids))
     if not ids:
         raise ValueError(f"seat_ids must name at least one seat: {seat_ids!r}")
     for seat_id in ids:

@@ -6,16 +6,19 @@ importing its driver inside the class, never at module top).
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from .support import MemoryVenue, SQLiteVenue, Venue
+from .support import MemoryVenue, RedisVenue, SQLiteVenue, Venue
 
 VENUES: dict[str, Callable[[str], Venue]] = {
     "memory": MemoryVenue,
     "sqlite": SQLiteVenue,
+    "redis": RedisVenue,
+    "redis-cluster": RedisVenue,  # on the cluster of the redis_cluster_url fixture
 }
 """Store name → what opens a venue (one event) on it."""
 
@@ -24,6 +27,8 @@ VENUES: dict[str, Callable[[str], Venue]] = {
 def open_venue(request: pytest.FixtureRequest) -> Iterator[Callable[[], Venue]]:
     """Opens fresh venues (a new event each) on one store; closes them at teardown."""
     make: Callable[[str], Venue] = VENUES[request.param]
+    if request.param == "redis-cluster":
+        make = functools.partial(RedisVenue, url=request.getfixturevalue("redis_cluster_url"))
     venues: list[Venue] = []
 
     def open_() -> Venue:

@@ -18,6 +18,8 @@ from seatlock import Seat, SeatManager, SeatState, SeatStatus
 from seatlock.results import SeatId
 from seatlock.stores import Store
 
+from ..services import REDIS_URL, unavailable
+
 DEFAULT: Any = object()
 """Passed as ``lock_timeout`` to leave it out, so the manager uses its own default."""
 
@@ -117,6 +119,43 @@ class SQLiteVenue(ClockVenue):
     def close(self) -> None:
         super().close()
         self._folder.cleanup()
+
+
+class RedisVenue(Venue):
+    """A Redis store (``url``: one server or, ``redis+cluster://``, a cluster): one store
+    object per test, its clock frozen at the server's time and moved only by its
+    ``time_offset``; the event's keys are deleted at teardown."""
+
+    def __init__(self, event: str, url: str = REDIS_URL) -> None:
+        from seatlock import NotPerformedError
+        from seatlock.stores import open_store
+        from seatlock.stores.redis import RedisStore, event_keys
+
+        super().__init__(event)
+        self._keys = event_keys(event)
+        self._mutex = threading.Lock()
+        try:
+            store = open_store(url)
+            assert isinstance(store, RedisStore)
+            self._store = store
+            self._start = store.freeze_time()
+        except NotPerformedError as exc:
+            unavailable(f"no Redis at {url}: {exc}")
+
+    def _open(self, seats: Iterable[Seat | SeatId], options: dict[str, Any]) -> SeatManager:
+        return SeatManager(seats, store=self._store, event=self.event, **options)
+
+    def now(self) -> float:
+        return self._start + self._store.time_offset
+
+    def advance(self, seconds: float) -> None:
+        with self._mutex:
+            self._store.time_offset += seconds
+
+    def close(self) -> None:
+        super().close()
+        self._store.client.delete(*self._keys)
+        self._store.close()
 
 
 Snapshot = tuple[tuple[SeatStatus, ...], dict[SeatState, int], tuple[tuple[SeatId, ...], ...]]

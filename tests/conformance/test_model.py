@@ -276,9 +276,16 @@ class EngineMachine(RuleBasedStateMachine):
         seats = kind(ids)  # type: ignore[call-arg]
         self._release(m, seats, who, True, str(seats))
 
-    @rule(seconds=st.sampled_from([0.5, 1, 2, 3, 5]))
+    @rule(seconds=st.sampled_from([0.25, 0.5, 1, 2, 5]))
     def advance(self, seconds: float) -> None:
         self.venue.advance(seconds)
+
+    @rule(seat_id=seat_ids, early=st.sampled_from([0, 0, 0.25]))
+    def advance_to_deadline(self, seat_id: Id, early: float) -> None:
+        """Move time to a live lock's deadline (its expiry instant) or just before it."""
+        seat, now = self.model.seats.get(seat_id), self.venue.now()
+        if seat is not None and seat.live(now) is LOCKED:
+            self.venue.advance(seat.deadline - now - early)
 
     @rule(m=managers)
     def cleanup(self, m: int) -> None:

@@ -50,7 +50,7 @@ def test_absolute_url_has_four_slashes(tmp_path: Path) -> None:
     ],
 )
 def test_bad_urls_name_the_problem(url: str) -> None:
-    with pytest.raises(ValueError, match="SQLite|option|timeout|synchronous"):
+    with pytest.raises(ValueError, match=r"SQLite|option|timeout|synchronous"):
         SQLiteStore.from_url(url)
 
 

@@ -19,10 +19,10 @@ import itertools
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import cast
 
 from ..results import (
-    Conflict,
     Op,
     Reason,
     Result,
@@ -32,7 +32,7 @@ from ..results import (
 )
 from ..rules import lock_conflict, release_conflict
 from ..seat import SeatState, SeatStatus
-from ..validation import text_twin
+from ..validation import check_seat_id, check_user_id, text_twin
 from .base import Clock, EventStore, Store
 
 # Enum members as module constants: a global is several times faster to read than
@@ -149,20 +149,27 @@ class MemoryEventStore(EventStore):
         ev.late = [e for e in ev.late if state.get(e[2]) is e[0]]
         heapq.heapify(ev.late)
 
+    # The single-seat calls check their own arguments (cheap type tests first), so the
+    # manager can hand them to its caller directly: see ``direct_calls``.
+
+    def direct_calls(self) -> dict[str, Callable[[SeatId, UserId], Result]]:
+        return {"lock_seat": self.lock, "book_a_seat": self.book, "cancel_lock": self.cancel}
+
     def lock(self, seat_id: SeatId, user_id: UserId) -> Result:
+        if type(seat_id) is not int and type(seat_id) is not str:
+            seat_id = check_seat_id(seat_id)
+        if (type(user_id) is not str and type(user_id) is not int) or user_id == "":
+            user_id = check_user_id(user_id)
         self._acquire()
         try:
             current = self._state.get(seat_id)
-            if current is None:
-                return Result(_LOCK, _UNKNOWN, seat_id, user_id)
             now = self._clock()
-            if current is not _FREE:
-                if current is _BOOKED:
-                    return Result(_LOCK, _IS_BOOKED, seat_id, user_id)
-                if current > now:  # type: ignore[operator]
-                    holder = self._holder[seat_id]
-                    reason = _HELD_BY_YOU if holder == user_id else _HELD_BY_OTHER
-                    return Result(_LOCK, reason, seat_id, user_id, holder)
+            if current is not _FREE and (
+                current is None or current is _BOOKED or current > now  # type: ignore[operator]
+            ):
+                seat = self._stored(seat_id)
+                conflict = lock_conflict(seat_id, user_id, *seat, now)
+                return Result(_LOCK, conflict.reason, seat_id, user_id, conflict.holder)  # type: ignore[union-attr]
             ev = self._event
             ev.tokens = token = ev.tokens + 1
             deadline = now + self.lock_timeout
@@ -182,34 +189,59 @@ class MemoryEventStore(EventStore):
             self._release()
 
     def book(self, seat_id: SeatId, user_id: UserId) -> Result:
+        if type(seat_id) is not int and type(seat_id) is not str:
+            seat_id = check_seat_id(seat_id)
+        if (type(user_id) is not str and type(user_id) is not int) or user_id == "":
+            user_id = check_user_id(user_id)
         self._acquire()
         try:
             current = self._state.get(seat_id)
-            if current is None:
-                return Result(_BOOK, _UNKNOWN, seat_id, user_id)
-            if current is _BOOKED:
-                return Result(_BOOK, _IS_BOOKED, seat_id, user_id)
-            if current is _FREE or current <= self._clock():  # type: ignore[operator]
-                return Result(_BOOK, _NOT_LOCKED, seat_id, user_id)
-            holder = self._holder[seat_id]
-            if holder != user_id:
-                return Result(_BOOK, _HELD_BY_OTHER, seat_id, user_id, holder)
+            now = self._clock()
+            if (  # _may_release, inlined: this is a hot path
+                current is None
+                or current is _FREE
+                or current is _BOOKED
+                or current <= now  # type: ignore[operator]
+                or self._holder[seat_id] != user_id
+            ):
+                return self._release_refused(_BOOK, seat_id, user_id, now)
             self._state[seat_id] = _BOOKED
             return Result(_BOOK, _OK, seat_id, user_id)
         finally:
             self._release()
 
     def cancel(self, seat_id: SeatId, user_id: UserId) -> Result:
+        if type(seat_id) is not int and type(seat_id) is not str:
+            seat_id = check_seat_id(seat_id)
+        if (type(user_id) is not str and type(user_id) is not int) or user_id == "":
+            user_id = check_user_id(user_id)
         self._acquire()
         try:
-            conflict = self._release_conflict(seat_id, user_id, self._clock())
-            if conflict is not None:
-                return Result(_CANCEL, conflict.reason, seat_id, user_id, conflict.holder)
+            now = self._clock()
+            if not self._may_release(seat_id, user_id, now):
+                return self._release_refused(_CANCEL, seat_id, user_id, now)
             self._state[seat_id] = _FREE
             del self._holder[seat_id]
             return Result(_CANCEL, _OK, seat_id, user_id)
         finally:
             self._release()
+
+    def _may_release(self, seat_id: SeatId, user_id: UserId, now: float) -> bool:
+        """Whether ``user_id`` holds ``seat_id`` live, so may book or cancel it."""
+        current = self._state.get(seat_id)
+        return (
+            current is not None
+            and current is not _FREE
+            and current is not _BOOKED
+            and current > now  # type: ignore[operator]
+            and self._holder[seat_id] == user_id
+        )
+
+    def _release_refused(self, op: Op, seat_id: SeatId, user_id: UserId, now: float) -> Result:
+        """The result of a book or cancel that ``_may_release`` refused (mutex held)."""
+        conflict = release_conflict(seat_id, user_id, *self._stored(seat_id), now)
+        assert conflict is not None
+        return Result(op, conflict.reason, seat_id, user_id, conflict.holder)
 
     def _stored(self, seat_id: SeatId) -> tuple[SeatState | None, UserId | None, float | None]:
         """A seat as the rules see it: (state, holder, deadline) (caller holds the mutex)."""
@@ -218,23 +250,24 @@ class MemoryEventStore(EventStore):
             return current, None, None
         return _LOCKED, self._holder[seat_id], cast(float, current)
 
-    def _release_conflict(self, seat_id: SeatId, user_id: UserId, now: float) -> Conflict | None:
-        """What stops ``user_id`` booking or cancelling ``seat_id`` (caller holds the mutex)."""
-        return release_conflict(seat_id, user_id, *self._stored(seat_id), now)
-
     def lock_many(self, seat_ids: tuple[SeatId, ...], user_id: UserId, label: object) -> Result:
         state, holders = self._state, self._holder
         self._acquire()
         try:
             now = self._clock()
-            conflicts: list[Conflict] = []
             for seat_id in seat_ids:
-                if state.get(seat_id) is not _FREE:
-                    conflict = lock_conflict(seat_id, user_id, *self._stored(seat_id), now)
-                    if conflict is not None:
-                        conflicts.append(conflict)
-            if conflicts:
-                return bulk_failure(_LOCK_BULK, seat_ids, user_id, conflicts)
+                current = state.get(seat_id)
+                if current is not _FREE and (
+                    current is None or current is _BOOKED or current > now  # type: ignore[operator]
+                ):
+                    conflicts = [
+                        c
+                        for c in (
+                            lock_conflict(s, user_id, *self._stored(s), now) for s in seat_ids
+                        )
+                        if c is not None
+                    ]
+                    return bulk_failure(_LOCK_BULK, seat_ids, user_id, conflicts)
             ev = self._event
             ev.tokens = token = ev.tokens + 1
             deadline = now + self.lock_timeout
@@ -263,21 +296,30 @@ class MemoryEventStore(EventStore):
         label: object,
     ) -> Result:
         """Move every seat ``user_id`` holds live to ``new_state`` (booked or free), or none."""
-        state = self._state
+        state, holders = self._state, self._holder
         self._acquire()
         try:
             now = self._clock()
-            conflicts = [
-                c
-                for c in (self._release_conflict(s, user_id, now) for s in seat_ids)
-                if c is not None
-            ]
-            if conflicts:
-                return bulk_failure(op, seat_ids, user_id, conflicts)
+            for seat_id in seat_ids:
+                current = state.get(seat_id)
+                if (
+                    current is None
+                    or current is _FREE
+                    or current is _BOOKED
+                    or current <= now  # type: ignore[operator]
+                    or holders[seat_id] != user_id
+                ):
+                    conflicts = [
+                        c
+                        for c in (
+                            release_conflict(s, user_id, *self._stored(s), now) for s in seat_ids
+                        )
+                        if c is not None
+                    ]
+                    return bulk_failure(op, seat_ids, user_id, conflicts)
             for seat_id in seat_ids:
                 state[seat_id] = new_state
             if new_state is _FREE:
-                holders = self._holder
                 for seat_id in seat_ids:
                     del holders[seat_id]
             return Result(op, _OK, seat_ids, user_id, label)

@@ -3,7 +3,10 @@
 Every operation is one Lua script (``seatlock/stores/lua/*.lua``), run with ``EVALSHA``
 in one round trip: it reads the seats, checks every one, then writes all of them with one
 timestamp, or nothing (Lua cannot roll back, so no write comes before the last check).
-Time is the server's ``TIME``, read inside the script, never this host's clock.
+Time is the server's ``TIME``, read inside the script, never this host's clock; an
+event's time never goes back (a script uses the later of ``TIME`` and the time of the
+event's last write), so a clock step back or a failover to a server whose clock is
+behind cannot stretch a lock or undo an expiry.
 
 Key layout (version 1), per event ``E``; ``{T}`` is a Redis Cluster hash tag, ``T`` is
 ``E`` with ``%``, ``{`` and ``}`` percent-escaped, so all of an event's keys share one
@@ -12,15 +15,16 @@ hash slot:
 * ``seatlock:{T}:seats`` hash: seat → ``F`` (free), ``B<user>`` (booked) or
   ``L<deadline>:<token>:<user>`` (locked; expired once the deadline has passed).
   Seat and user ids are stored tagged with their type (``i:1``, ``s:1``:
-  :func:`~seatlock.stores.codec.encode_id`); deadlines are server microseconds.
+  :func:`~seatlock.stores.codec.encode_id`); deadlines are server seconds.
 * ``seatlock:{T}:order`` list: the seats in the order they were added.
 * ``seatlock:{T}:due`` sorted set: each locked seat scored by its deadline, so cleanup
   finds the expired ones in O(expired); booking, cancelling or a new lock updates it.
 * ``seatlock:{T}:meta`` hash: ``layout`` (this layout's version), ``tokens`` (the last
-  hold token given) and ``booked`` (how many seats are booked).
+  hold token given), ``booked`` (how many seats are booked) and ``clock`` (the time of
+  the event's last write).
 
 Every script refuses an event whose ``layout`` is another version
-(:class:`~seatlock.errors.NotPerformedError`), so an old seatlock never writes over a
+(:class:`~seatlock.errors.SeatlockError`), so an old seatlock never writes over a
 newer layout. Nothing has a TTL: an expired lock stays until a new lock replaces it or
 :meth:`~seatlock.SeatManager.cleanup_expired_locks` frees it (in batches of
 ``CLEANUP_BATCH`` per script call, so one call never holds the server long).
@@ -54,7 +58,7 @@ from importlib.resources import files
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ..errors import NotPerformedError, OutcomeUnknownError
+from ..errors import NotPerformedError, OutcomeUnknownError, SeatlockError
 from ..results import Op, Result, SeatId, UserId
 from ..seat import SeatState, SeatStatus
 from ..validation import text_twin
@@ -88,7 +92,6 @@ SCRIPTS = (
 _MISSING = "The 'redis' store needs redis-py: pip install 'seatlock[redis]'"
 _LAYOUT_ERROR = "SEATLOCK_LAYOUT "
 _STATE_CODES = {SeatState.AVAILABLE: "F", SeatState.LOCKED: "L", SeatState.BOOKED: "B"}
-_US = 1_000_000
 
 
 class _Driver(NamedTuple):
@@ -180,9 +183,9 @@ class _DriverErrors:
         text = str(exc)
         if text.startswith(_LAYOUT_ERROR):
             found = text[len(_LAYOUT_ERROR) :].split(" ", 1)[0]
-            raise NotPerformedError(
-                f"This event is stored in seatlock's Redis key layout {found}; this "
-                f"seatlock reads layout {LAYOUT} only: use the seatlock version that wrote it"
+            raise SeatlockError(
+                f"this event has seatlock Redis key layout {found}; this seatlock knows "
+                f"layout {LAYOUT} only: use the seatlock version that wrote it"
             ) from exc
         raise NotPerformedError(f"Redis did not perform the operation: {exc}") from exc
 
@@ -222,11 +225,16 @@ class RedisStore(Store):
     server_time = True
 
     time_offset: float
-    """Seconds added to the server's time in every script: a testing aid (make locks
-    expire without sleeping). 0 by default; leave it 0 in production."""
+    """Testing aid: seconds added to the store's time, so tests make locks expire without
+    sleeping. 0 by default; leave it 0 in production."""
+    frozen_time: float | None
+    """Testing aid: when set, the server time (seconds) every script uses instead of
+    reading ``TIME``, so tests see exact deadlines (see :meth:`freeze_time`). ``None``
+    (the server's clock) by default; leave it ``None`` in production."""
 
     def __init__(self, url: str) -> None:
         self.time_offset = 0.0
+        self.frozen_time = None
         with _ERRORS:
             self.client: Redis | RedisCluster = self._connect(url)
         self.scripts: dict[str, Script] = {
@@ -243,6 +251,17 @@ class RedisStore(Store):
         """The redis-py client for ``url``, with a connection pool; it never retries."""
         driver = _driver()
         return driver.redis.from_url(url, retry=driver.no_retry, **driver.options)
+
+    def freeze_time(self) -> float:
+        """Testing aid: stop the store's clock at the server's time now, in whole seconds
+        (so tests' sums of binary fractions are exact); return that time.
+
+        Later, only :attr:`time_offset` moves the store's time.
+        """
+        with _ERRORS:
+            seconds, _ = self.client.time()
+        self.frozen_time = float(seconds)
+        return self.frozen_time
 
     def open_event(self, event: str, lock_timeout: float, clock: Clock | None) -> EventStore:
         """The seats of ``event``; ``clock`` must be ``None`` (time is the server's)."""
@@ -263,14 +282,15 @@ class RedisEventStore(EventStore):
         self.lock_timeout = lock_timeout
         self._store = store
         self._keys = event_keys(event)
-        self._timeout = str(max(1, round(lock_timeout * _US)))
+        self._timeout = lock_timeout
         self._scripts = store.scripts
 
-    def _run(self, script: str, *args: str) -> Any:
+    def _run(self, script: str, *args: str | float) -> Any:
         """Run one operation's script: one round trip."""
-        offset = round(self._store.time_offset * _US)
+        store = self._store
+        frozen = "" if store.frozen_time is None else store.frozen_time
         with _ERRORS:
-            return self._scripts[script](self._keys, (LAYOUT, offset, *args))
+            return self._scripts[script](self._keys, (LAYOUT, store.time_offset, frozen, *args))
 
     def add_seats(self, seat_ids: list[SeatId]) -> None:
         new = list(dict.fromkeys(seat_ids))
@@ -333,8 +353,8 @@ class RedisEventStore(EventStore):
             seat_id,
             SeatState.LOCKED,
             decode_id(holder),
-            float(deadline) / _US,
-            float(left) / _US,
+            float(deadline),
+            float(left),
             int(token),
         )
 
@@ -358,7 +378,7 @@ def _result(
     if reply[0] == 0:
         if len(reply) == 1:
             return reply_result(op, seat_ids, user_id, label, ())
-        return reply_result(op, seat_ids, user_id, label, (), float(reply[1]) / _US, int(reply[2]))
+        return reply_result(op, seat_ids, user_id, label, (), float(reply[1]), int(reply[2]))
     found = reply[1:]
     conflicts = [(found[i], found[i + 1], found[i + 2]) for i in range(0, len(found), 3)]
     return reply_result(op, seat_ids, user_id, label, conflicts)

@@ -1,30 +1,48 @@
 -- Shared prelude of every seatlock script (the store prepends it to each one).
 -- KEYS: 1 seats (hash), 2 order (list), 3 due (sorted set), 4 meta (hash); one event,
--- one hash slot. ARGV[1]: the layout version; ARGV[2]: the time offset in microseconds.
+-- one hash slot. ARGV[1]: the layout version; ARGV[2]: seconds added to the time and
+-- ARGV[3]: a frozen time or '' (testing aids); the operation's own arguments follow.
 -- A seat's value: 'F' free, 'B' .. holder booked, 'L' .. deadline .. ':' .. token .. ':'
--- .. holder locked (expired once deadline <= now). Ids and holders are encoded ('i:1').
+-- .. holder locked (expired once deadline <= now). Ids and holders are encoded ('i:1');
+-- times are server seconds (doubles, written exactly).
 local SEATS, ORDER, DUE, META = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 -- Reason codes, as seatlock.stores.codec.REASON_CODES.
 local UNKNOWN, IS_BOOKED, HELD_BY_OTHER, HELD_BY_YOU, NOT_LOCKED = 1, 2, 3, 4, 5
 local B, L = string.byte('B'), string.byte('L')
 local CHUNK = 1000 -- ids per command: unpack() has a limit
 
-do
-  local layout = redis.call('HGET', META, 'layout')
-  if layout and layout ~= ARGV[1] then
-    error({err = 'SEATLOCK_LAYOUT ' .. layout})
-  end
+local LAYOUT, LAST_TIME = unpack(redis.call('HMGET', META, 'layout', 'clock'))
+if LAYOUT and LAYOUT ~= ARGV[1] then
+  error({err = 'SEATLOCK_LAYOUT ' .. LAYOUT})
 end
+LAST_TIME = tonumber(LAST_TIME)
 
--- Server time in microseconds, plus the store's offset (a testing aid).
-local function now_us()
-  local t = redis.call('TIME')
-  return t[1] * 1000000 + t[2] + tonumber(ARGV[2])
+-- The event's time now: the server's clock (or the frozen time) plus the offset, but
+-- never before the time of the event's last write (a clock may step back; a failover
+-- may land on a server whose clock is behind), so time only moves forward.
+local function clock()
+  local t = tonumber(ARGV[3])
+  if not t then
+    local time = redis.call('TIME')
+    t = time[1] + time[2] / 1000000
+  end
+  t = t + tonumber(ARGV[2])
+  if LAST_TIME and LAST_TIME > t then
+    return LAST_TIME
+  end
+  return t
 end
 
 -- A number as exact text (Lua's default conversion keeps only 14 digits).
 local function num(x)
   return string.format('%.17g', x)
+end
+
+-- Records now as the time of the event's last write (every write calls it).
+local function written_at(now)
+  if not LAST_TIME or now > LAST_TIME then
+    redis.call('HSET', META, 'clock', num(now))
+  end
 end
 
 -- A locked seat's deadline, token and holder.

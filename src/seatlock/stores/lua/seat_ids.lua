@@ -1,11 +1,11 @@
--- The event's seat ids in the order added; ARGV[3]: '' for all, else only those in
+-- The event's seat ids in the order added; ARGV[4]: '' for all, else only those in
 -- state 'F', 'L' or 'B' now.
 local ids = redis.call('LRANGE', ORDER, 0, -1)
-local want = ARGV[3]
+local want = ARGV[4]
 if want == '' then
   return ids
 end
-local now = now_us()
+local now = clock()
 local values = hmget(ids, 1, #ids)
 local out = {}
 for i = 1, #ids do

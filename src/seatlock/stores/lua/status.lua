@@ -1,7 +1,7 @@
--- One seat's status. ARGV[3]: seat.
+-- One seat's status. ARGV[4]: seat.
 -- Reply: nil (no such seat), {'F'}, {'B', holder} or
--- {'L', holder, deadline, time left (us), token}.
-local v = redis.call('HGET', SEATS, ARGV[3])
+-- {'L', holder, deadline, time left (seconds), token}.
+local v = redis.call('HGET', SEATS, ARGV[4])
 if not v then
   return false
 end
@@ -10,7 +10,7 @@ if kind == B then
   return {'B', string.sub(v, 2)}
 end
 if kind == L then
-  local now = now_us()
+  local now = clock()
   local deadline, token, holder = parse_lock(v)
   if deadline > now then
     return {'L', holder, num(deadline), num(deadline - now), token}

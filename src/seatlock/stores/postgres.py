@@ -1,0 +1,378 @@
+"""The PostgreSQL store (``postgresql://…``): one database shared by many processes and hosts.
+
+Layout: one PostgreSQL schema (``seatlock`` unless ``schema=`` names another), created on
+first use from ``sql/postgres_schema.sql``, many events in it:
+
+* ``version (version)``: one row, the schema version; a different one is refused.
+* ``events (event)``: one row per event; ``add_seats`` calls on an event take turns on it.
+* ``seats (event, seat, added, state, holder, deadline, token)``, keyed ``(event, seat)``:
+  ``state`` 0 available, 1 locked, 2 booked; ``holder`` who holds the lock or booked;
+  ``deadline`` (epoch seconds, server time) and ``token`` of the lock; ``added`` orders
+  seats as added. An expired lock stays ``state = 1`` until a new lock replaces it or
+  cleanup releases it; the partial index ``seats_due (event, deadline) WHERE state = 1``
+  lets cleanup read only expired locks.
+* sequence ``tokens``; functions ``lock``, ``release`` (book or cancel), ``add_seats``,
+  ``status``, ``seat_ids``, ``counts`` and procedure ``cleanup``: every operation is one
+  call, one round trip.
+
+Seat and user ids are stored as the UTF-8 bytes (surrogates passed) of
+:func:`~.codec.encode_id`, event names as their UTF-8 bytes, so any ``str`` round-trips.
+
+Concurrency: a call first locks its seats' rows in key order (``ORDER BY seat FOR
+UPDATE``), then reads the clock, checks every seat and writes all or none. Cleanup takes
+expired rows ``FOR UPDATE SKIP LOCKED`` in batches, committing after each. Connections run
+READ COMMITTED. So seatlock's own calls never deadlock nor fail to serialize, and nothing
+is retried.
+
+Tokens come from one sequence, drawn while the seats' rows are locked: a token is larger
+than every earlier token on the same seats and than every lock that finished before its
+call began (two overlapping locks of different seats may commit in the other order).
+
+Time is the server's ``clock_timestamp()`` in epoch seconds, read once per call after the
+rows are locked, plus :attr:`PostgresStore.time_offset`: never the client's clock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from importlib.resources import files
+from typing import TYPE_CHECKING, Any
+
+from ..errors import NotPerformedError, OutcomeUnknownError
+from ..results import Op, Result, SeatId, UserId
+from ..seat import SeatState, SeatStatus
+from .base import Clock, EventStore, Store
+from .codec import decode_id, encode_id, reply_result, twin_key
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg_pool import ConnectionPool
+
+SCHEMA_VERSION = 1
+"""The layout this module reads and writes; a database with another one is refused."""
+
+CLEANUP_BATCH = 1000
+"""Cleanup commits after releasing this many locks, so it never holds rows long."""
+
+_MISSING = "The 'postgresql' store needs psycopg: pip install 'seatlock[postgres]'"
+_STATES: tuple[SeatState, ...] = tuple(SeatState)
+_SCHEMA_LOCK = 0x5EA7_10C5
+"""Advisory lock key taken while the schema is checked or created."""
+
+
+def _id(value: SeatId | UserId) -> bytes:
+    return encode_id(value).encode("utf-8", "surrogatepass")
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogatepass")
+
+
+class PostgresStore(Store):
+    """Events in a PostgreSQL database, shared by every process that opens it.
+
+    Args:
+        conninfo: a libpq connection string or ``postgresql://`` URL.
+        schema: the PostgreSQL schema that holds seatlock's tables (created if missing).
+        min_size, max_size: bounds of the connection pool, opened on first use.
+        timeout: seconds an operation waits for a pooled connection.
+        connect_timeout: seconds to wait for the server when connecting.
+        statement_timeout: seconds a statement may run (``None``: no limit).
+
+    Raises:
+        ImportError: psycopg or psycopg_pool is not installed.
+    """
+
+    server_time = True
+
+    time_offset: float
+    """Seconds added to the server's clock in every statement: a testing aid that makes
+    locks expire without sleeping. 0 by default; never set it in production."""
+
+    def __init__(
+        self,
+        conninfo: str = "",
+        *,
+        schema: str = "seatlock",
+        min_size: int = 1,
+        max_size: int = 10,
+        timeout: float = 10.0,
+        connect_timeout: int = 5,
+        statement_timeout: float | None = 30.0,
+    ) -> None:
+        try:
+            from psycopg import sql
+        except ImportError:
+            raise ImportError(_MISSING) from None
+        self.conninfo = conninfo
+        self.schema = schema
+        self.time_offset = 0.0
+        self._sizes = (min_size, max_size)
+        self._timeout = timeout
+        self._connect_timeout = connect_timeout
+        self._statement_timeout_ms = round((statement_timeout or 0) * 1000)
+        self._pool: ConnectionPool[Any] | None = None
+        self._starting = threading.Lock()
+        self._schema_sql = sql.Identifier(schema).as_string(None)
+        name = self._schema_sql
+        self._sql_apply = f"SELECT * FROM {name}.apply(%s, %s, %s, %s, %s, %s)"
+        self._sql_add = f"SELECT {name}.add_seats(%s, %s, %s)"
+        self._sql_cleanup = f"CALL {name}.cleanup(%s, %s, {CLEANUP_BATCH}, NULL)"
+        self._sql_status = f"SELECT * FROM {name}.status(%s, %s, %s)"
+        self._sql_seat_ids = f"SELECT * FROM {name}.seat_ids(%s, %s, %s)"
+        self._sql_counts = f"SELECT * FROM {name}.counts(%s, %s)"
+        self._sql_clock = f"SELECT {name}.clock(%s)"
+
+    @classmethod
+    def from_url(cls, url: str) -> PostgresStore:
+        """The store at a ``postgresql://`` (or ``postgres://``) libpq URL."""
+        return cls(url)
+
+    def open_event(self, event: str, lock_timeout: float, clock: Clock | None) -> EventStore:
+        """The seats of ``event``; ``clock`` is not used (time comes from the server)."""
+        return PostgresEventStore(self, event, lock_timeout)
+
+    def now(self) -> float:
+        """The store's time now: the server's clock plus :attr:`time_offset`."""
+        now: float = self._run(self._sql_clock, (float(self.time_offset),))[0][0]
+        return now
+
+    def close(self) -> None:
+        """Close the pool's connections (a later call opens a new pool)."""
+        with self._starting:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+    def _run(
+        self, query: str, params: Sequence[object], *, atomic: bool = True
+    ) -> list[tuple[Any, ...]]:
+        """Run one statement in its own transaction (one round trip); return its rows.
+
+        ``atomic=False`` for a statement that commits in steps (a failure may leave some).
+        """
+        with self._failures(sent=False):
+            pool = self._pool or self._start()
+        with self._failures(sent=True, atomic=atomic):
+            for _ in range(self._sizes[1] + 1):
+                with pool.connection(self._timeout) as conn:
+                    if _closed_while_idle(conn):
+                        continue  # the pool replaces it; nothing was sent
+                    return conn.execute(query, params).fetchall()
+        raise NotPerformedError("every pooled PostgreSQL connection was closed by the server")
+
+    @contextmanager
+    def _failures(self, *, sent: bool, atomic: bool = True) -> Iterator[None]:
+        """Map driver errors to seatlock's: the one place that does (``raise … from``).
+
+        Args:
+            sent: the statement may have reached the server.
+            atomic: the statement is one transaction (a server error undoes all of it).
+        """
+        import psycopg
+        import psycopg_pool
+
+        try:
+            yield
+        except psycopg.Error as exc:
+            pool_error = isinstance(exc, (psycopg_pool.PoolTimeout, psycopg_pool.PoolClosed))
+            refused = atomic and exc.diag.severity_nonlocalized == "ERROR"
+            if pool_error or not sent or refused:
+                raise NotPerformedError(
+                    f"the PostgreSQL store did not perform the operation: {exc}"
+                ) from exc
+            raise OutcomeUnknownError(
+                f"the PostgreSQL connection failed mid-operation, which may or may not "
+                f"have happened: {exc}"
+            ) from exc
+
+    def _start(self) -> ConnectionPool[Any]:
+        """Check (or create) the schema on a first connection, then open the pool."""
+        import psycopg
+        from psycopg_pool import ConnectionPool
+
+        with self._starting:
+            if self._pool is None:
+                with psycopg.connect(
+                    self.conninfo, autocommit=True, connect_timeout=self._connect_timeout
+                ) as conn:
+                    self._ensure_schema(conn)
+                min_size, max_size = self._sizes
+                pool: ConnectionPool[Any] = ConnectionPool(
+                    self.conninfo,
+                    kwargs={"autocommit": True, "connect_timeout": self._connect_timeout},
+                    min_size=min_size,
+                    max_size=max_size,
+                    timeout=self._timeout,
+                    configure=self._configure,
+                    name=f"seatlock-{self.schema}",
+                    open=False,
+                )
+                pool.open()
+                self._pool = pool
+            return self._pool
+
+    def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        """Set up a new pooled connection: statement timeout, READ COMMITTED."""
+        conn.execute(
+            "SELECT set_config('statement_timeout', %s, false),"
+            " set_config('default_transaction_isolation', 'read committed', false)",
+            (str(self._statement_timeout_ms),),
+        )
+
+    def _ensure_schema(self, conn: psycopg.Connection[Any]) -> None:
+        """Create the schema if it has no version yet; refuse another version."""
+        name = self._schema_sql
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            row = conn.execute("SELECT to_regclass(%s)", (f"{name}.version",)).fetchone()
+            if row is None or row[0] is None:
+                script = files(__package__).joinpath("sql/postgres_schema.sql").read_text()
+                conn.execute(script.replace("{schema}", name))
+                conn.execute(f"INSERT INTO {name}.version (version) VALUES (%s)", (SCHEMA_VERSION,))
+                return
+            version = conn.execute(f"SELECT version FROM {name}.version").fetchone()
+        if version is None or version[0] != SCHEMA_VERSION:
+            found = None if version is None else version[0]
+            raise NotPerformedError(
+                f"PostgreSQL schema {self.schema!r} holds seatlock schema version {found}; "
+                f"this seatlock uses version {SCHEMA_VERSION}: use a matching seatlock"
+            )
+
+
+def _closed_while_idle(conn: psycopg.Connection[Any]) -> bool:
+    """True if the server closed this idle connection; found without a round trip.
+
+    The first read may get the server's farewell message, the second the end of stream.
+    """
+    import psycopg
+
+    try:
+        conn.pgconn.consume_input()
+        conn.pgconn.consume_input()
+    except psycopg.OperationalError:
+        conn.close()
+        return True
+    return False
+
+
+class PostgresEventStore(EventStore):
+    """One event's seats in a :class:`PostgresStore`."""
+
+    def __init__(self, store: PostgresStore, event: str, lock_timeout: float) -> None:
+        self.lock_timeout = lock_timeout
+        self._store = store
+        self._event = event.encode("utf-8", "surrogatepass")
+
+    def add_seats(self, seat_ids: list[SeatId]) -> None:
+        if not seat_ids:
+            return
+        twins = {key: seat_id for seat_id in seat_ids if (key := twin_key(seat_id)) is not None}
+        store = self._store
+        ((found,),) = store._run(
+            store._sql_add,
+            (self._event, [_id(s) for s in seat_ids], [k.encode() for k in twins]),
+        )
+        if found is not None:
+            theirs = _text(found)
+            raise ValueError(
+                f"seat {twins[theirs]!r} has the same text as the event's seat "
+                f"{decode_id(theirs)!r}; one event cannot hold both"
+            )
+
+    def lock(self, seat_id: SeatId, user_id: UserId) -> Result:
+        return self._lock(Op.LOCK, (seat_id,), user_id, None)
+
+    def lock_many(self, seat_ids: tuple[SeatId, ...], user_id: UserId, label: object) -> Result:
+        return self._lock(Op.LOCK_BULK, seat_ids, user_id, label)
+
+    def book(self, seat_id: SeatId, user_id: UserId) -> Result:
+        return self._release(Op.BOOK, (seat_id,), user_id, None)
+
+    def book_many(self, seat_ids: tuple[SeatId, ...], user_id: UserId, label: object) -> Result:
+        return self._release(Op.BOOK_BULK, seat_ids, user_id, label)
+
+    def cancel(self, seat_id: SeatId, user_id: UserId) -> Result:
+        return self._release(Op.CANCEL, (seat_id,), user_id, None)
+
+    def cancel_many(self, seat_ids: tuple[SeatId, ...], user_id: UserId, label: object) -> Result:
+        return self._release(Op.CANCEL_BULK, seat_ids, user_id, label)
+
+    def _lock(self, op: Op, seat_ids: tuple[SeatId, ...], user_id: UserId, label: object) -> Result:
+        store = self._store
+        ((at, codes, holders, deadline, token),) = store._run(
+            store._sql_lock,
+            (
+                self._event,
+                [_id(s) for s in seat_ids],
+                _id(user_id),
+                float(self.lock_timeout),
+                float(store.time_offset),
+            ),
+        )
+        return reply_result(
+            op, seat_ids, user_id, label, _conflicts(at, codes, holders), deadline, token
+        )
+
+    def _release(
+        self, op: Op, seat_ids: tuple[SeatId, ...], user_id: UserId, label: object
+    ) -> Result:
+        """Book (``BOOK``/``BOOK_BULK``) or cancel seats ``user_id`` holds live."""
+        store = self._store
+        ((at, codes, holders),) = store._run(
+            store._sql_release,
+            (
+                self._event,
+                [_id(s) for s in seat_ids],
+                _id(user_id),
+                op is Op.BOOK or op is Op.BOOK_BULK,
+                float(store.time_offset),
+            ),
+        )
+        return reply_result(op, seat_ids, user_id, label, _conflicts(at, codes, holders))
+
+    def cleanup(self) -> int:
+        store = self._store
+        ((released,),) = store._run(
+            store._sql_cleanup, (self._event, float(store.time_offset)), atomic=False
+        )
+        return int(released)
+
+    def status(self, seat_id: SeatId) -> SeatStatus | None:
+        store = self._store
+        rows = store._run(store._sql_status, (self._event, _id(seat_id), float(store.time_offset)))
+        if not rows:
+            return None
+        ((state, holder, deadline, token, now),) = rows
+        return SeatStatus(
+            seat_id,
+            _STATES[state],
+            None if holder is None else decode_id(_text(holder)),
+            deadline,
+            None if deadline is None else deadline - now,
+            token,
+        )
+
+    def seat_ids(self, state: SeatState | None = None) -> list[SeatId]:
+        store = self._store
+        code = None if state is None else _STATES.index(state)
+        rows = store._run(store._sql_seat_ids, (self._event, code, float(store.time_offset)))
+        return [decode_id(_text(seat)) for (seat,) in rows]
+
+    def counts(self) -> dict[SeatState, int]:
+        store = self._store
+        ((available, locked, booked),) = store._run(
+            store._sql_counts, (self._event, float(store.time_offset))
+        )
+        return {SeatState.AVAILABLE: available, SeatState.LOCKED: locked, SeatState.BOOKED: booked}
+
+
+def _conflicts(
+    at: list[int] | None, codes: list[int], holders: list[bytes | None]
+) -> Iterable[tuple[int, int, str | None]]:
+    """A reply's conflict arrays as ``reply_result`` takes them."""
+    if at is None:
+        return ()
+    return zip(at, codes, [None if h is None else _text(h) for h in holders], strict=True)
