@@ -52,7 +52,8 @@ RAW_TABLE = f"""
 CREATE SCHEMA {RAW_SCHEMA};
 CREATE TABLE {RAW_SCHEMA}.seats (
     event bytea NOT NULL, seat bytea NOT NULL, state smallint NOT NULL DEFAULT 0,
-    holder bytea, deadline double precision, token bigint, PRIMARY KEY (event, seat))
+    holder bytea, deadline double precision, token bigint, PRIMARY KEY (event, seat));
+CREATE INDEX ON {RAW_SCHEMA}.seats (event, deadline) WHERE state = 1;
 """
 RAW_LOCK = """
 UPDATE {schema}.seats SET state = 1, holder = %s,
@@ -169,12 +170,13 @@ def reset(url: str) -> None:
 def measure(url: str, ops: int, repeat: int) -> list[Row]:
     """Every workload, seatlock and raw interleaved, best of ``repeat`` each."""
     reset(url)
-    store = PostgresStore(url, schema=STORE_SCHEMA, min_size=max(CLIENTS), max_size=max(CLIENTS))
+    stores = {n: PostgresStore(url, schema=STORE_SCHEMA, min_size=n, max_size=n) for n in CLIENTS}
     connections = [psycopg.connect(url, autocommit=True) for _ in range(max(CLIENTS))]
     rows = []
     try:
         for workload, size in GROUPS.items():
             for clients in CLIENTS:
+                store = stores[clients]
                 seats = clients * ops * size
                 best = {"seatlock": 0.0, "raw": 0.0}
                 for _ in range(repeat):
@@ -188,7 +190,8 @@ def measure(url: str, ops: int, repeat: int) -> list[Row]:
     finally:
         for conn in connections:
             conn.close()
-        store.close()
+        for store in stores.values():
+            store.close()
         with psycopg.connect(url, autocommit=True) as conn:
             for schema in (STORE_SCHEMA, RAW_SCHEMA):
                 conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

@@ -113,18 +113,19 @@ def _cluster_port() -> int:
         return port
 
 
-def start_cluster(folder: Path, masters: int = 3) -> list[RedisServer]:
-    """Start a Redis Cluster of ``masters`` servers (no replicas) and wait until it is ok."""
+def start_cluster(
+    folder: Path, masters: int = 3, options: tuple[str, ...] = ()
+) -> list[RedisServer]:
+    """Start a Redis Cluster of ``masters`` servers (no replicas, extra ``redis-server``
+    ``options``) and wait until it is ok."""
     if shutil.which("redis-cli") is None:
         unavailable("redis-cli is not installed")
     nodes: list[RedisServer] = []
     try:
         for i in range(masters):
             port = _cluster_port()
-            node = RedisServer(
-                folder / str(i), "--cluster-enabled", "yes", "--cluster-node-timeout", "2000",
-                port=port,
-            )
+            cluster = ("--cluster-enabled", "yes", "--cluster-node-timeout", "2000")
+            node = RedisServer(folder / str(i), *cluster, *options, port=port)
             nodes.append(node.start())
         subprocess.run(
             [

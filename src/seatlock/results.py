@@ -5,6 +5,8 @@ Conflicts between users are results, never exceptions (SPEC §4). A :class:`Resu
 * is truthy only on success,
 * ``str()``s, prints and compares equal to exactly the message seatlock 0.2.0
   returned for the same situation,
+* also answers the common ``str`` habits of 0.2.0 code (``in``, ``+``, ``len()``,
+  ``.startswith()`` and the other ``str`` methods) from its message,
 * carries structured fields to branch on: :attr:`~Result.ok`, :attr:`~Result.reason`,
   :attr:`~Result.seat_ids`, :attr:`~Result.conflicts` and, on a successful lock,
   :attr:`~Result.deadline` and :attr:`~Result.token`.
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 SeatId = int | str
 """A seat id: an ``int`` or a ``str`` (never a ``bool``)."""
@@ -192,6 +194,26 @@ class Result:
 
     def __hash__(self) -> int:
         return hash(self.message)
+
+    # 0.2.0 returned plain strings: keep the common string habits working on the message.
+
+    def __contains__(self, text: str) -> bool:
+        return text in self.message
+
+    def __len__(self) -> int:
+        return len(self.message)
+
+    def __add__(self, other: str) -> str:
+        return self.message + other
+
+    def __radd__(self, other: str) -> str:
+        return other + self.message
+
+    def __getattr__(self, name: str) -> Any:
+        """``result.startswith(...)``, ``result.split()``…: the message's ``str`` methods."""
+        if name.startswith("_") or not hasattr(str, name):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return getattr(self.message, name)
 
     def _key(self) -> tuple[object, ...]:
         return (

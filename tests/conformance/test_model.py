@@ -41,7 +41,7 @@ users = st.sampled_from([1, "1", "bob", HOLDER, HOLDER])
 containers = st.sampled_from([list, tuple])
 
 SETTINGS = settings(
-    max_examples=150,
+    max_examples=100,
     stateful_step_count=50,
     derandomize=True,
     database=None,
@@ -312,12 +312,19 @@ class EngineMachine(RuleBasedStateMachine):
 
     @invariant()
     def every_seat_as_modelled(self) -> None:
+        """Each seat's state (by ``seat_ids``), and the status of every seat not free."""
         now = self.venue.now()
         first, second = self.managers
         by_state: dict[SeatState, list[Id]] = {state: [] for state in SeatState}
         for seat_id, seat in self.model.seats.items():
+            by_state[seat.live(now)].append(seat_id)
+        assert second.seat_ids() == list(self.model.seats)
+        for state, ids in by_state.items():
+            assert second.seat_ids(state) == ids
+        assert first.counts() == {state: len(ids) for state, ids in by_state.items()}
+        for seat_id in [*by_state[LOCKED], *by_state[BOOKED], *by_state[AVAILABLE][:1]]:
+            seat = self.model.seats[seat_id]
             live = seat.live(now)
-            by_state[live].append(seat_id)
             status = first.seat_status(seat_id)
             assert (status.seat_id, status.state) == (seat_id, live)
             if live is LOCKED:
@@ -330,10 +337,6 @@ class EngineMachine(RuleBasedStateMachine):
             else:
                 assert status.holder == (seat.holder if live is BOOKED else None)
                 assert (status.deadline, status.time_left, status.token) == (None, None, None)
-        assert second.seat_ids() == list(self.model.seats)
-        for state, ids in by_state.items():
-            assert second.seat_ids(state) == ids
-        assert first.counts() == {state: len(ids) for state, ids in by_state.items()}
 
 
 def test_engine_matches_the_model(open_venue: Callable[[], Venue]) -> None:

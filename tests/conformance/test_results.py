@@ -1,5 +1,8 @@
 """SPEC §4: every result is truthy only on success, is exactly the 0.2.0 message, and
-carries the structured fields (reason, seat ids, conflicts, deadline and token)."""
+carries the structured fields (reason, seat ids, conflicts, deadline and token).
+
+The expected messages of the situations 0.2.0 also knew (all but those after an expiry,
+which 0.2.0 did not apply) were checked against seatlock 0.2.0 itself."""
 
 from __future__ import annotations
 

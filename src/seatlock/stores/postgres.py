@@ -35,8 +35,7 @@ rows are locked, plus :attr:`PostgresStore.time_offset`: never the client's cloc
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +57,14 @@ CLEANUP_BATCH = 1000
 
 _MISSING = "The 'postgresql' store needs psycopg: pip install 'seatlock[postgres]'"
 _STATES: tuple[SeatState, ...] = tuple(SeatState)
+_SQL_OPS = {
+    Op.LOCK: "lock",
+    Op.LOCK_BULK: "lock",
+    Op.BOOK: "book",
+    Op.BOOK_BULK: "book",
+    Op.CANCEL: "cancel",
+    Op.CANCEL_BULK: "cancel",
+}
 _SCHEMA_LOCK = 0x5EA7_10C5
 """Advisory lock key taken while the schema is checked or created."""
 
@@ -117,7 +124,8 @@ class PostgresStore(Store):
         self._starting = threading.Lock()
         self._schema_sql = sql.Identifier(schema).as_string(None)
         name = self._schema_sql
-        self._sql_apply = f"SELECT * FROM {name}.apply(%s, %s, %s, %s, %s, %s)"
+        self._sql_apply_one = f"SELECT * FROM {name}.apply_one(%s, %s, %s, %s, %s, %s)"
+        self._sql_apply_many = f"SELECT * FROM {name}.apply_many(%s, %s, %s, %s, %s, %s)"
         self._sql_add = f"SELECT {name}.add_seats(%s, %s, %s)"
         self._sql_cleanup = f"CALL {name}.cleanup(%s, %s, {CLEANUP_BATCH}, NULL)"
         self._sql_status = f"SELECT * FROM {name}.status(%s, %s, %s)"
@@ -153,47 +161,23 @@ class PostgresStore(Store):
 
         ``atomic=False`` for a statement that commits in steps (a failure may leave some).
         """
-        with self._failures(sent=False):
-            pool = self._pool or self._start()
-        with self._failures(sent=True, atomic=atomic):
+        pool = self._pool or self._start()
+        with _SENT if atomic else _SENT_IN_STEPS:
             for _ in range(self._sizes[1] + 1):
-                with pool.connection(self._timeout) as conn:
-                    if _closed_while_idle(conn):
-                        continue  # the pool replaces it; nothing was sent
-                    return conn.execute(query, params).fetchall()
+                conn = pool.getconn(self._timeout)
+                try:
+                    if not _closed_while_idle(conn):  # else the pool replaces it: try another
+                        return conn.execute(query, params).fetchall()
+                finally:
+                    pool.putconn(conn)
         raise NotPerformedError("every pooled PostgreSQL connection was closed by the server")
-
-    @contextmanager
-    def _failures(self, *, sent: bool, atomic: bool = True) -> Iterator[None]:
-        """Map driver errors to seatlock's: the one place that does (``raise … from``).
-
-        Args:
-            sent: the statement may have reached the server.
-            atomic: the statement is one transaction (a server error undoes all of it).
-        """
-        import psycopg
-        import psycopg_pool
-
-        try:
-            yield
-        except psycopg.Error as exc:
-            pool_error = isinstance(exc, (psycopg_pool.PoolTimeout, psycopg_pool.PoolClosed))
-            refused = atomic and exc.diag.severity_nonlocalized == "ERROR"
-            if pool_error or not sent or refused:
-                raise NotPerformedError(
-                    f"the PostgreSQL store did not perform the operation: {exc}"
-                ) from exc
-            raise OutcomeUnknownError(
-                f"the PostgreSQL connection failed mid-operation, which may or may not "
-                f"have happened: {exc}"
-            ) from exc
 
     def _start(self) -> ConnectionPool[Any]:
         """Check (or create) the schema on a first connection, then open the pool."""
         import psycopg
         from psycopg_pool import ConnectionPool
 
-        with self._starting:
+        with self._starting, _UNSENT:
             if self._pool is None:
                 with psycopg.connect(
                     self.conninfo, autocommit=True, connect_timeout=self._connect_timeout
@@ -215,10 +199,12 @@ class PostgresStore(Store):
             return self._pool
 
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
-        """Set up a new pooled connection: statement timeout, READ COMMITTED."""
+        """Set up a new pooled connection: statement timeout, READ COMMITTED, and generic
+        plans (seatlock's statements are planned once per connection, not per call)."""
         conn.execute(
             "SELECT set_config('statement_timeout', %s, false),"
-            " set_config('default_transaction_isolation', 'read committed', false)",
+            " set_config('default_transaction_isolation', 'read committed', false),"
+            " set_config('plan_cache_mode', 'force_generic_plan', false)",
             (str(self._statement_timeout_ms),),
         )
 
@@ -240,6 +226,46 @@ class PostgresStore(Store):
                 f"PostgreSQL schema {self.schema!r} holds seatlock schema version {found}; "
                 f"this seatlock uses version {SCHEMA_VERSION}: use a matching seatlock"
             )
+
+
+class _Failures:
+    """Maps driver errors to seatlock's, ``raise … from``: the one place that does.
+
+    Args:
+        sent: the statement may have reached the server.
+        atomic: the statement is one transaction, so a server error undid all of it.
+    """
+
+    __slots__ = ("atomic", "sent")
+
+    def __init__(self, *, sent: bool, atomic: bool = True) -> None:
+        self.sent = sent
+        self.atomic = atomic
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        import psycopg
+        import psycopg_pool
+
+        if not isinstance(exc, psycopg.Error):
+            return
+        no_connection = isinstance(exc, (psycopg_pool.PoolTimeout, psycopg_pool.PoolClosed))
+        refused = self.atomic and exc.diag.severity_nonlocalized == "ERROR"
+        if no_connection or refused or not self.sent:
+            raise NotPerformedError(
+                f"the PostgreSQL store did not perform the operation: {exc}"
+            ) from exc
+        raise OutcomeUnknownError(
+            "the PostgreSQL connection failed mid-operation, which may or may not have "
+            f"happened: {exc}"
+        ) from exc
+
+
+_UNSENT = _Failures(sent=False)
+_SENT = _Failures(sent=True)
+_SENT_IN_STEPS = _Failures(sent=True, atomic=False)
 
 
 def _closed_while_idle(conn: psycopg.Connection[Any]) -> bool:
@@ -283,55 +309,58 @@ class PostgresEventStore(EventStore):
             )
 
     def lock(self, seat_id: SeatId, user_id: UserId) -> Result:
-        return self._lock(Op.LOCK, (seat_id,), user_id, None)
+        return self._apply_one(Op.LOCK, seat_id, user_id)
 
     def lock_many(self, seat_ids: tuple[SeatId, ...], user_id: UserId, label: object) -> Result:
-        return self._lock(Op.LOCK_BULK, seat_ids, user_id, label)
+        return self._apply_many(Op.LOCK_BULK, seat_ids, user_id, label)
 
     def book(self, seat_id: SeatId, user_id: UserId) -> Result:
-        return self._release(Op.BOOK, (seat_id,), user_id, None)
+        return self._apply_one(Op.BOOK, seat_id, user_id)
 
     def book_many(self, seat_ids: tuple[SeatId, ...], user_id: UserId, label: object) -> Result:
-        return self._release(Op.BOOK_BULK, seat_ids, user_id, label)
+        return self._apply_many(Op.BOOK_BULK, seat_ids, user_id, label)
 
     def cancel(self, seat_id: SeatId, user_id: UserId) -> Result:
-        return self._release(Op.CANCEL, (seat_id,), user_id, None)
+        return self._apply_one(Op.CANCEL, seat_id, user_id)
 
     def cancel_many(self, seat_ids: tuple[SeatId, ...], user_id: UserId, label: object) -> Result:
-        return self._release(Op.CANCEL_BULK, seat_ids, user_id, label)
+        return self._apply_many(Op.CANCEL_BULK, seat_ids, user_id, label)
 
-    def _lock(self, op: Op, seat_ids: tuple[SeatId, ...], user_id: UserId, label: object) -> Result:
+    def _apply_one(self, op: Op, seat_id: SeatId, user_id: UserId) -> Result:
+        """Lock, book or cancel one seat: one call of ``apply_one``."""
         store = self._store
-        ((at, codes, holders, deadline, token),) = store._run(
-            store._sql_lock,
+        ((code, holder, deadline, token),) = store._run(
+            store._sql_apply_one,
             (
                 self._event,
-                [_id(s) for s in seat_ids],
+                _id(seat_id),
                 _id(user_id),
+                _SQL_OPS[op],
                 float(self.lock_timeout),
                 float(store.time_offset),
             ),
         )
-        return reply_result(
-            op, seat_ids, user_id, label, _conflicts(at, codes, holders), deadline, token
-        )
+        conflicts = [(0, code, _holder(holder))] if code else ()
+        return reply_result(op, (seat_id,), user_id, None, conflicts, deadline, token)
 
-    def _release(
+    def _apply_many(
         self, op: Op, seat_ids: tuple[SeatId, ...], user_id: UserId, label: object
     ) -> Result:
-        """Book (``BOOK``/``BOOK_BULK``) or cancel seats ``user_id`` holds live."""
+        """Lock, book or cancel all of ``seat_ids`` or none: one call of ``apply_many``."""
         store = self._store
-        ((at, codes, holders),) = store._run(
-            store._sql_release,
+        ((at, codes, holders, deadline, token),) = store._run(
+            store._sql_apply_many,
             (
                 self._event,
                 [_id(s) for s in seat_ids],
                 _id(user_id),
-                op is Op.BOOK or op is Op.BOOK_BULK,
+                _SQL_OPS[op],
+                float(self.lock_timeout),
                 float(store.time_offset),
             ),
         )
-        return reply_result(op, seat_ids, user_id, label, _conflicts(at, codes, holders))
+        conflicts = () if at is None else zip(at, codes, map(_holder, holders), strict=True)
+        return reply_result(op, seat_ids, user_id, label, conflicts, deadline, token)
 
     def cleanup(self) -> int:
         store = self._store
@@ -369,10 +398,5 @@ class PostgresEventStore(EventStore):
         return {SeatState.AVAILABLE: available, SeatState.LOCKED: locked, SeatState.BOOKED: booked}
 
 
-def _conflicts(
-    at: list[int] | None, codes: list[int], holders: list[bytes | None]
-) -> Iterable[tuple[int, int, str | None]]:
-    """A reply's conflict arrays as ``reply_result`` takes them."""
-    if at is None:
-        return ()
-    return zip(at, codes, [None if h is None else _text(h) for h in holders], strict=True)
+def _holder(raw: bytes | None) -> str | None:
+    return None if raw is None else _text(raw)

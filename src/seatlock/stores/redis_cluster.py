@@ -10,6 +10,7 @@ server; different events land on different shards, which is how the store scales
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from .redis import RedisStore, _driver
 
@@ -28,8 +29,8 @@ class RedisClusterStore(RedisStore):
     @classmethod
     def _connect(cls, url: str) -> RedisCluster:
         """A RedisCluster client; it retries only errors that surely did not run a script."""
-        scheme, sep, rest = url.partition("://")
-        if scheme != "redis+cluster" or not sep:
+        parts = urlsplit(url)
+        if parts.scheme != "redis+cluster" or not parts.hostname or parts.path not in ("", "/"):
             raise ValueError(f"a Redis Cluster store URL is redis+cluster://host:port, not {url!r}")
         driver = _driver()
-        return driver.cluster.from_url(f"redis://{rest}", **driver.options)
+        return driver.cluster.from_url(parts._replace(scheme="redis").geturl(), **driver.options)

@@ -1,48 +1,53 @@
 -- Shared prelude of every seatlock script (the store prepends it to each one).
 -- KEYS: 1 seats (hash), 2 order (list), 3 due (sorted set), 4 meta (hash); one event,
--- one hash slot. ARGV[1]: the layout version; ARGV[2]: seconds added to the time and
--- ARGV[3]: a frozen time or '' (testing aids); the operation's own arguments follow.
+-- one hash slot. ARGV[1]: the time: '' the server's clock, '+<s>' the server's clock
+-- plus s seconds, '=<t>' the time t (the last two are testing aids); the operation's
+-- own arguments follow.
 -- A seat's value: 'F' free, 'B' .. holder booked, 'L' .. deadline .. ':' .. token .. ':'
 -- .. holder locked (expired once deadline <= now). Ids and holders are encoded ('i:1');
 -- times are server seconds (doubles, written exactly).
 local SEATS, ORDER, DUE, META = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local VERSION = '{LAYOUT}' -- the key layout these scripts read and write
 -- Reason codes, as seatlock.stores.codec.REASON_CODES.
 local UNKNOWN, IS_BOOKED, HELD_BY_OTHER, HELD_BY_YOU, NOT_LOCKED = 1, 2, 3, 4, 5
 local B, L = string.byte('B'), string.byte('L')
 local CHUNK = 1000 -- ids per command: unpack() has a limit
 
-local LAYOUT, LAST_TIME = unpack(redis.call('HMGET', META, 'layout', 'clock'))
-if LAYOUT and LAYOUT ~= ARGV[1] then
+local LAYOUT, LAST_TIME, TOKENS, BOOKED =
+  unpack(redis.call('HMGET', META, 'layout', 'clock', 'tokens', 'booked'))
+if LAYOUT and LAYOUT ~= VERSION then
   error({err = 'SEATLOCK_LAYOUT ' .. LAYOUT})
 end
 LAST_TIME = tonumber(LAST_TIME)
-
--- The event's time now: the server's clock (or the frozen time) plus the offset, but
--- never before the time of the event's last write (a clock may step back; a failover
--- may land on a server whose clock is behind), so time only moves forward.
-local function clock()
-  local t = tonumber(ARGV[3])
-  if not t then
-    local time = redis.call('TIME')
-    t = time[1] + time[2] / 1000000
-  end
-  t = t + tonumber(ARGV[2])
-  if LAST_TIME and LAST_TIME > t then
-    return LAST_TIME
-  end
-  return t
-end
+TOKENS = tonumber(TOKENS) or 0
+BOOKED = tonumber(BOOKED) or 0
 
 -- A number as exact text (Lua's default conversion keeps only 14 digits).
 local function num(x)
   return string.format('%.17g', x)
 end
 
--- Records now as the time of the event's last write (every write calls it).
-local function written_at(now)
-  if not LAST_TIME or now > LAST_TIME then
-    redis.call('HSET', META, 'clock', num(now))
+-- The event's time now (see ARGV[1]), but never before the time of the event's last
+-- write (a clock may step back; a failover may land on a server whose clock is behind),
+-- so an event's time only moves forward.
+local function clock()
+  local t
+  if string.byte(ARGV[1]) == 61 then -- '='
+    t = tonumber(string.sub(ARGV[1], 2))
+  else
+    local time = redis.call('TIME')
+    t = time[1] + time[2] / 1000000 + (tonumber(string.sub(ARGV[1], 2)) or 0)
   end
+  if LAST_TIME and LAST_TIME > t then
+    return LAST_TIME
+  end
+  return t
+end
+
+-- Records now as the time of the event's last write, with more meta fields (name,
+-- value, ...): every write calls it once.
+local function written_at(now, ...)
+  redis.call('HSET', META, 'clock', num(now), ...)
 end
 
 -- A locked seat's deadline, token and holder.

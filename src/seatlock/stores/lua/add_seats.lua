@@ -1,9 +1,9 @@
--- Add the missing seats of ARGV[4..] (pairs: seat, the key of its text twin or ''),
+-- Add the missing seats of ARGV[2..] (pairs: seat, the key of its text twin or ''),
 -- free, at the end of the order; never touch a seat that is there.
 -- Reply: {0}, or {1, position, ...}: the new seats whose twin the event holds (nothing
 -- is added then).
 local seats, twins = {}, {}
-for i = 4, #ARGV, 2 do
+for i = 2, #ARGV, 2 do
   seats[#seats + 1] = ARGV[i]
   twins[#twins + 1] = ARGV[i + 1]
 end
@@ -28,5 +28,5 @@ if #reply > 1 then
 end
 each_chunk('HSET', SEATS, new, 1, #new, function(seat) return seat, 'F' end)
 each_chunk('RPUSH', ORDER, new, 1, #new)
-redis.call('HSETNX', META, 'layout', ARGV[1])
+redis.call('HSETNX', META, 'layout', VERSION)
 return {0}

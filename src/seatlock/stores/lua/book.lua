@@ -1,13 +1,12 @@
--- Book one seat the user holds live. ARGV[4]: user; ARGV[5]: seat.
+-- Book one seat the user holds live. ARGV[2]: user; ARGV[3]: seat.
 -- Reply: {0} or {1, 0, code, holder or false}.
-local user, seat = ARGV[4], ARGV[5]
+local user, seat = ARGV[2], ARGV[3]
 local now = clock()
 local code, holder = release_conflict(redis.call('HGET', SEATS, seat), user, now)
 if code then
   return {1, 0, code, holder or false}
 end
-written_at(now)
+written_at(now, 'booked', num(BOOKED + 1))
 redis.call('HSET', SEATS, seat, 'B' .. user)
 redis.call('ZREM', DUE, seat)
-redis.call('HINCRBY', META, 'booked', 1)
 return {0}

@@ -1,14 +1,13 @@
--- Book every seat of ARGV[5..], each held live by the user ARGV[4], or none.
+-- Book every seat of ARGV[3..], each held live by the user ARGV[2], or none.
 -- Reply: {0} or {1, position, code, holder or false, ...}.
-local user = ARGV[4]
+local user = ARGV[2]
 local now = clock()
-local found = conflicts(ARGV, 5, #ARGV, release_conflict, user, now)
+local found = conflicts(ARGV, 3, #ARGV, release_conflict, user, now)
 if found then
   return found
 end
-written_at(now)
+written_at(now, 'booked', num(BOOKED + #ARGV - 2))
 local value = 'B' .. user
-each_chunk('HSET', SEATS, ARGV, 5, #ARGV, function(seat) return seat, value end)
-each_chunk('ZREM', DUE, ARGV, 5, #ARGV)
-redis.call('HINCRBY', META, 'booked', #ARGV - 4)
+each_chunk('HSET', SEATS, ARGV, 3, #ARGV, function(seat) return seat, value end)
+each_chunk('ZREM', DUE, ARGV, 3, #ARGV)
 return {0}

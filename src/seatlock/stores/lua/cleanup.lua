@@ -1,7 +1,7 @@
--- Free at most ARGV[4] (<= CHUNK) expired locks, earliest deadline first.
+-- Free at most ARGV[2] (<= CHUNK) expired locks, earliest deadline first.
 -- Every member of DUE is a locked seat scored by its deadline.
 -- Reply: {released, 1 if the batch was full (more may be due) else 0}.
-local batch = tonumber(ARGV[4])
+local batch = tonumber(ARGV[2])
 local now = clock()
 local due = redis.call('ZRANGEBYSCORE', DUE, '-inf', num(now), 'LIMIT', 0, batch)
 if #due == 0 then

@@ -1,5 +1,4 @@
 -- How many seats there are, how many are booked and how many are locked live.
 -- Reply: {seats, booked, locked}.
 local locked = redis.call('ZCOUNT', DUE, '(' .. num(clock()), '+inf')
-local booked = tonumber(redis.call('HGET', META, 'booked') or 0)
-return {redis.call('HLEN', SEATS), booked, locked}
+return {redis.call('HLEN', SEATS), BOOKED, locked}

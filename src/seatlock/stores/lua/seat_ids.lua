@@ -1,7 +1,7 @@
--- The event's seat ids in the order added; ARGV[4]: '' for all, else only those in
+-- The event's seat ids in the order added; ARGV[2]: '' for all, else only those in
 -- state 'F', 'L' or 'B' now.
 local ids = redis.call('LRANGE', ORDER, 0, -1)
-local want = ARGV[4]
+local want = ARGV[2]
 if want == '' then
   return ids
 end

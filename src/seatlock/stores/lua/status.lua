@@ -1,7 +1,7 @@
--- One seat's status. ARGV[4]: seat.
+-- One seat's status. ARGV[2]: seat.
 -- Reply: nil (no such seat), {'F'}, {'B', holder} or
 -- {'L', holder, deadline, time left (seconds), token}.
-local v = redis.call('HGET', SEATS, ARGV[4])
+local v = redis.call('HGET', SEATS, ARGV[2])
 if not v then
   return false
 end

@@ -43,6 +43,18 @@ CREATE FUNCTION {schema}.state_at(state smallint, deadline double precision, t d
 RETURNS smallint LANGUAGE sql IMMUTABLE
 AS $$ SELECT CASE WHEN state = 1 AND deadline <= t THEN 0::smallint ELSE state END $$;
 
+-- The reason code of op ('lock', 'book' or 'cancel') by user who on a seat stored as
+-- (state, deadline, holder), at time t: 0 if the op may go ahead.
+CREATE FUNCTION {schema}.verdict(
+    op text, state smallint, deadline double precision, holder bytea, who bytea,
+    t double precision
+) RETURNS integer LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN state = 2 THEN 2
+                WHEN state = 0 OR deadline <= t THEN CASE WHEN op = 'lock' THEN 0 ELSE 5 END
+                WHEN holder = who THEN CASE WHEN op = 'lock' THEN 4 ELSE 0 END
+                ELSE 3 END
+$$;
+
 -- Add the seats of p_seats that are missing, in order; touch none that is there. If the
 -- event holds one of p_twins (ids with the same text as a new one), add nothing and
 -- return it.
@@ -64,65 +76,92 @@ BEGIN
     RETURN twin;
 END $$;
 
--- Lock ('lock'), book ('book') or cancel ('cancel') all of p_seats for p_user, or none:
--- one call, one timestamp, and for a lock one deadline and one token. On conflict, return
--- every conflicting seat's 0-based position in p_seats, reason code and live holder.
-CREATE FUNCTION {schema}.apply(
+-- Lock ('lock'), book ('book') or cancel ('cancel') one seat for p_user. Returns the
+-- reason code (0: done), the live holder on a conflict, and a new lock's deadline and
+-- token. The token is drawn while the row is locked, so it beats every earlier lock's.
+CREATE FUNCTION {schema}.apply_one(
+    p_event bytea, p_seat bytea, p_user bytea, p_op text, p_timeout double precision,
+    p_offset double precision,
+    OUT code integer, OUT holder bytea, OUT lock_deadline double precision,
+    OUT lock_token bigint
+) LANGUAGE plpgsql AS $$
+DECLARE
+    t double precision := {schema}.clock(p_offset);
+    cur record;
+BEGIN
+    LOOP
+        UPDATE {schema}.seats s
+           SET state = CASE p_op WHEN 'lock' THEN 1 WHEN 'book' THEN 2 ELSE 0 END,
+               holder = CASE WHEN p_op = 'cancel' THEN NULL ELSE p_user END,
+               deadline = CASE WHEN p_op = 'lock' THEN t + p_timeout END,
+               token = CASE WHEN p_op = 'lock' THEN nextval('{schema}.tokens') END
+         WHERE s.event = p_event AND s.seat = p_seat
+           AND {schema}.verdict(p_op, s.state, s.deadline, s.holder, p_user, t) = 0
+        RETURNING s.deadline, s.token INTO lock_deadline, lock_token;
+        IF FOUND THEN
+            code := 0;
+            RETURN;
+        END IF;
+        -- Refused: hold the row while finding out why (it may have changed since).
+        SELECT s.state, s.deadline, s.holder INTO cur FROM {schema}.seats s
+         WHERE s.event = p_event AND s.seat = p_seat FOR UPDATE;
+        IF NOT FOUND THEN
+            code := 1;
+            RETURN;
+        END IF;
+        code := {schema}.verdict(p_op, cur.state, cur.deadline, cur.holder, p_user, t);
+        IF code <> 0 THEN
+            holder := CASE WHEN code IN (3, 4) THEN cur.holder END;
+            RETURN;
+        END IF;
+    END LOOP;
+END $$;
+
+-- Lock, book or cancel all of p_seats for p_user, or none: one timestamp, and for a lock
+-- one deadline and one token. On conflict, returns every conflicting seat's 0-based
+-- position in p_seats, reason code and live holder.
+CREATE FUNCTION {schema}.apply_many(
     p_event bytea, p_seats bytea[], p_user bytea, p_op text, p_timeout double precision,
     p_offset double precision,
-    OUT conflict_at integer[], OUT conflict_code integer[], OUT conflict_holder bytea[],
+    OUT conflict_at bigint[], OUT conflict_code integer[], OUT conflict_holder bytea[],
     OUT lock_deadline double precision, OUT lock_token bigint
 ) LANGUAGE plpgsql AS $$
 DECLARE
-    at integer[]; states smallint[]; holders bytea[]; deadlines double precision[];
-    t double precision;
-    now_state smallint;
-    code integer;
+    t double precision := {schema}.clock(p_offset);
+    ok bigint;
+    taken bytea[];
 BEGIN
-    -- Lock the rows of the seats that exist, in key order, so calls never deadlock.
-    SELECT array_agg(k.n), array_agg(k.state), array_agg(k.holder), array_agg(k.deadline)
-      INTO at, states, holders, deadlines
-      FROM (SELECT q.n, s.state, s.holder, s.deadline
-              FROM unnest(p_seats) WITH ORDINALITY AS q (seat, n)
-              JOIN {schema}.seats s ON s.event = p_event AND s.seat = q.seat
-             ORDER BY s.seat FOR UPDATE OF s) k;
-    t := {schema}.clock(p_offset);  -- read once the rows are ours
-    IF cardinality(at) IS DISTINCT FROM cardinality(p_seats) THEN
-        SELECT array_agg(q.n - 1), array_agg(1), array_agg(NULL::bytea)
+    -- Lock the rows of the seats that exist in key order, so calls never deadlock.
+    SELECT count(*) FILTER (
+               WHERE {schema}.verdict(p_op, k.state, k.deadline, k.holder, p_user, t) = 0),
+           array_agg(k.seat)
+      INTO ok, taken
+      FROM (SELECT s.seat, s.state, s.deadline, s.holder FROM {schema}.seats s
+             WHERE s.event = p_event AND s.seat = ANY (p_seats) ORDER BY s.seat FOR UPDATE) k;
+    IF ok < cardinality(p_seats) THEN
+        -- A seat not locked above is unknown, even if it was added since.
+        SELECT array_agg(c.n - 1), array_agg(c.code),
+               array_agg(CASE WHEN c.code IN (3, 4) THEN c.holder END)
           INTO conflict_at, conflict_code, conflict_holder
-          FROM unnest(p_seats) WITH ORDINALITY AS q (seat, n)
-         WHERE q.n NOT IN (SELECT unnest(at));
-    END IF;
-    FOR i IN 1 .. coalesce(cardinality(at), 0) LOOP
-        now_state := {schema}.state_at(states[i], deadlines[i], t);
-        code := CASE WHEN now_state = 2 THEN 2
-                     WHEN p_op = 'lock' THEN
-                          CASE WHEN now_state = 0 THEN 0 WHEN holders[i] = p_user THEN 4 ELSE 3 END
-                     WHEN now_state = 0 THEN 5
-                     WHEN holders[i] <> p_user THEN 3
-                     ELSE 0 END;
-        IF code <> 0 THEN
-            conflict_at := conflict_at || at[i] - 1;
-            conflict_code := conflict_code || code;
-            conflict_holder := conflict_holder || CASE WHEN code IN (3, 4) THEN holders[i] END;
-        END IF;
-    END LOOP;
-    IF conflict_at IS NOT NULL THEN
+          FROM (SELECT q.n, s.holder,
+                       CASE WHEN s.seat IS NULL THEN 1 ELSE
+                           {schema}.verdict(p_op, s.state, s.deadline, s.holder, p_user, t)
+                       END AS code
+                  FROM unnest(p_seats) WITH ORDINALITY AS q (seat, n)
+                  LEFT JOIN {schema}.seats s
+                         ON s.event = p_event AND s.seat = q.seat AND s.seat = ANY (taken)) c
+         WHERE c.code <> 0;
         RETURN;
     END IF;
     IF p_op = 'lock' THEN
         lock_deadline := t + p_timeout;
         lock_token := nextval('{schema}.tokens');
-        UPDATE {schema}.seats s
-           SET state = 1, holder = p_user, deadline = lock_deadline, token = lock_token
-         WHERE s.event = p_event AND s.seat = ANY (p_seats);
-    ELSE
-        UPDATE {schema}.seats s
-           SET state = CASE WHEN p_op = 'book' THEN 2 ELSE 0 END,
-               holder = CASE WHEN p_op = 'book' THEN p_user END,
-               deadline = NULL, token = NULL
-         WHERE s.event = p_event AND s.seat = ANY (p_seats);
     END IF;
+    UPDATE {schema}.seats s
+       SET state = CASE p_op WHEN 'lock' THEN 1 WHEN 'book' THEN 2 ELSE 0 END,
+           holder = CASE WHEN p_op = 'cancel' THEN NULL ELSE p_user END,
+           deadline = lock_deadline, token = lock_token
+     WHERE s.event = p_event AND s.seat = ANY (p_seats);
 END $$;
 
 -- Release the event's locks expired at the call, p_batch at a time, committing after

@@ -1,0 +1,126 @@
+"""seatlock's Redis store against the raw primitive it stands on, side by side.
+
+Run from the repo root with Redis up (``pip install 'seatlock[redis]'``)::
+
+    python -m benchmarks.redis_vs_raw [--url URL] [--ops N] [--repeat R]
+
+Each workload locks seats that are all free, so every call succeeds:
+
+* seatlock: ``lock_seat`` (one seat) or ``lock_seats_bulk`` (four seats) through a
+  :class:`~seatlock.SeatManager` on a :class:`~seatlock.stores.redis.RedisStore`;
+* raw: a minimal ``EVALSHA`` script that ``HSET``\\ s that one field (or those four
+  fields) of a hash, through the same driver (redis-py, one client and its pool).
+
+Each runs with 1 client and with 16 concurrent clients (threads sharing the store, or the
+raw client, and its connection pool), seatlock and raw interleaved, best of ``--repeat``
+runs each. It prints locks per second and the ratio seatlock/raw (target ≥ 0.7) and
+writes ``benchmarks/results/redis_vs_raw.json``. It deletes every key it creates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import uuid
+
+import redis
+
+from seatlock import SeatManager
+from seatlock.stores.codec import encode_id
+from seatlock.stores.redis import RedisStore, event_keys
+
+from .vs_raw import CLIENTS, GROUPS, Client, Row, report, timed, write_results
+
+URL = os.environ.get("SEATLOCK_TEST_REDIS", "redis://127.0.0.1:6379/0")
+LOCK_TIMEOUT = 600.0
+RAW_LOCK = "return redis.call('HSET', KEYS[1], unpack(ARGV))"
+"""The raw primitive: set the given fields (seat → holder) of one hash."""
+
+
+def seatlock_clients(store: RedisStore, event: str, seats: int, clients: int) -> list[Client]:
+    """One manager per client on ``store``, on a new event of ``seats`` free seats."""
+    SeatManager(range(seats), store=store, event=event).close()
+    managers = [
+        SeatManager([], lock_timeout=LOCK_TIMEOUT, store=store, event=event) for _ in range(clients)
+    ]
+
+    def client(manager: SeatManager) -> Client:
+        def run(groups: list[list[int]]) -> None:
+            for group in groups:
+                result = (
+                    manager.lock_seat(group[0], "user")
+                    if len(group) == 1
+                    else manager.lock_seats_bulk(group, "user")
+                )
+                assert result, result
+
+        return run
+
+    return [client(m) for m in managers]
+
+
+def raw_clients(raw: redis.Redis, sha: str, key: str, clients: int) -> list[Client]:
+    """Raw clients on one shared redis-py client, setting fields of the hash ``key``."""
+
+    def run(groups: list[list[int]]) -> None:
+        for group in groups:
+            fields: list[str] = []
+            for seat in group:
+                fields += (encode_id(seat), "s:user")
+            assert raw.evalsha(sha, 1, key, *fields) == len(group)
+
+    return [run] * clients
+
+
+def measure(url: str, ops: int, repeat: int) -> list[Row]:
+    """Every workload, seatlock and raw interleaved, best of ``repeat`` each."""
+    store = RedisStore(url)
+    raw = redis.Redis.from_url(url, decode_responses=True)
+    sha = raw.script_load(RAW_LOCK)
+    made: list[str] = []
+    rows = []
+    try:
+        for workload, size in GROUPS.items():
+            for clients in CLIENTS:
+                seats = clients * ops * size
+                best = {"seatlock": 0.0, "raw": 0.0}
+                for _ in range(repeat):
+                    event = f"bench-{uuid.uuid4().hex}"
+                    made += event_keys(event)
+                    ours = seatlock_clients(store, event, seats, clients)
+                    best["seatlock"] = max(best["seatlock"], timed(ours, size, ops))
+                    made.append(f"seatlock-bench-raw:{event}")
+                    theirs = raw_clients(raw, sha, made[-1], clients)
+                    best["raw"] = max(best["raw"], timed(theirs, size, ops))
+                rows.append(Row(workload, clients, best["seatlock"], best["raw"]))
+                print(f"  {workload}, {clients} client(s): done", flush=True)
+    finally:
+        for key in made:
+            raw.delete(key)
+        raw.close()
+        store.close()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default=URL, help="Redis URL (default: %(default)s)")
+    parser.add_argument("--ops", type=int, default=2000, help="lock calls per client per run")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each, best kept")
+    args = parser.parse_args()
+    rows = measure(args.url, args.ops, args.repeat)
+    print(report(rows))
+    with redis.Redis.from_url(args.url, decode_responses=True) as client:
+        server = client.info("server")["redis_version"]
+    write_results(
+        "redis_vs_raw",
+        rows,
+        redis_py=redis.__version__,
+        server=f"Redis {server}",
+        ops_per_client=args.ops,
+        repeat=args.repeat,
+    )
+
+
+if __name__ == "__main__":
+    main()

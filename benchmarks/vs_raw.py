@@ -1,0 +1,116 @@
+"""What the store-versus-raw benchmarks share: timing clients, the table, the JSON file.
+
+A client is a callable that locks each group of seats it is given, one call per group;
+:func:`timed` runs several at once (threads) and gives successful locks per second.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+TARGET = 0.7
+"""The least seatlock/raw throughput ratio the benchmarks aim at."""
+CLIENTS = (1, 16)
+GROUPS = {"single-seat lock": 1, "4-seat bulk lock": 4}
+"""Workload → seats per lock call."""
+
+Client = Callable[[list[list[int]]], None]
+"""Locks each group of seats in turn (one call per group)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the report."""
+
+    workload: str
+    clients: int
+    seatlock: float
+    raw: float
+
+    @property
+    def ratio(self) -> float:
+        return self.seatlock / self.raw
+
+
+def timed(clients: list[Client], size: int, ops: int) -> float:
+    """Run every client at once, each locking ``ops`` groups of its own; return locks/s."""
+    work = [
+        [
+            list(range(start, start + size))
+            for start in range(c * ops * size, (c + 1) * ops * size, size)
+        ]
+        for c in range(len(clients))
+    ]
+    barrier = threading.Barrier(len(clients) + 1)
+    errors: list[BaseException] = []
+
+    def worker(client: Client, groups: list[list[int]]) -> None:
+        barrier.wait()
+        try:
+            client(groups)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=worker, args=(c, w)) for c, w in zip(clients, work, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    if errors:
+        raise errors[0]
+    return len(clients) * ops / elapsed
+
+
+def report(rows: list[Row]) -> str:
+    """The table of figures and ratios."""
+    lines = [
+        f"{'workload':<18} {'clients':>7} {'seatlock/s':>11} {'raw/s':>9} {'ratio':>6}  target",
+    ]
+    for row in rows:
+        verdict = "ok" if row.ratio >= TARGET else "MISSED"
+        lines.append(
+            f"{row.workload:<18} {row.clients:>7} {row.seatlock:>11.0f} {row.raw:>9.0f} "
+            f"{row.ratio:>5.2f}x  >= {TARGET}x {verdict}"
+        )
+    return "\n".join(lines)
+
+
+def write_results(name: str, rows: list[Row], **about: Any) -> Path:
+    """Write ``results/<name>.json``: when, where, ``about`` (versions, sizes) and rows."""
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    document = {
+        "when": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        **about,
+        "target": TARGET,
+        "unit": "successful lock calls per second",
+        "rows": [
+            {
+                "workload": r.workload,
+                "clients": r.clients,
+                "seatlock": round(r.seatlock, 1),
+                "raw": round(r.raw, 1),
+                "ratio": round(r.ratio, 3),
+            }
+            for r in rows
+        ],
+    }
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    return path
