@@ -9,7 +9,8 @@ Each workload locks seats that are all free, so every call succeeds:
 * seatlock: ``lock_seat`` (one seat) or ``lock_seats_bulk`` (four seats) through a
   :class:`~seatlock.SeatManager` on a :class:`~seatlock.stores.redis.RedisStore`;
 * raw: a minimal ``EVALSHA`` script that ``HSET``\\ s that one field (or those four
-  fields) of a hash, through the same driver (redis-py, one client and its pool).
+  fields) of a hash, through the same driver (redis-py, one client and its pool, with
+  the store's socket timeouts).
 
 Each runs with 1 client and with 16 concurrent clients (threads sharing the store, or the
 raw client, and its connection pool), seatlock and raw interleaved, best of ``--repeat``
@@ -25,38 +26,23 @@ import uuid
 
 import redis
 
-from seatlock import SeatManager
 from seatlock.stores.codec import encode_id
-from seatlock.stores.redis import RedisStore, event_keys
+from seatlock.stores.redis import CONNECT_TIMEOUT, SOCKET_TIMEOUT, RedisStore, event_keys
 
-from .vs_raw import CLIENTS, GROUPS, Client, Row, report, timed, write_results
+from .vs_raw import (
+    CLIENTS,
+    GROUPS,
+    Client,
+    Row,
+    report,
+    seatlock_clients,
+    timed,
+    write_results,
+)
 
 URL = os.environ.get("SEATLOCK_TEST_REDIS", "redis://127.0.0.1:6379/0")
-LOCK_TIMEOUT = 600.0
 RAW_LOCK = "return redis.call('HSET', KEYS[1], unpack(ARGV))"
 """The raw primitive: set the given fields (seat → holder) of one hash."""
-
-
-def seatlock_clients(store: RedisStore, event: str, seats: int, clients: int) -> list[Client]:
-    """One manager per client on ``store``, on a new event of ``seats`` free seats."""
-    SeatManager(range(seats), store=store, event=event).close()
-    managers = [
-        SeatManager([], lock_timeout=LOCK_TIMEOUT, store=store, event=event) for _ in range(clients)
-    ]
-
-    def client(manager: SeatManager) -> Client:
-        def run(groups: list[list[int]]) -> None:
-            for group in groups:
-                result = (
-                    manager.lock_seat(group[0], "user")
-                    if len(group) == 1
-                    else manager.lock_seats_bulk(group, "user")
-                )
-                assert result, result
-
-        return run
-
-    return [client(m) for m in managers]
 
 
 def raw_clients(raw: redis.Redis, sha: str, key: str, clients: int) -> list[Client]:
@@ -75,7 +61,12 @@ def raw_clients(raw: redis.Redis, sha: str, key: str, clients: int) -> list[Clie
 def measure(url: str, ops: int, repeat: int) -> list[Row]:
     """Every workload, seatlock and raw interleaved, best of ``repeat`` each."""
     store = RedisStore(url)
-    raw = redis.Redis.from_url(url, decode_responses=True)
+    raw = redis.Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_timeout=SOCKET_TIMEOUT,
+        socket_connect_timeout=CONNECT_TIMEOUT,
+    )
     sha = raw.script_load(RAW_LOCK)
     made: list[str] = []
     rows = []

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from seatlock import SeatManager, Store
+
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET = 0.7
 """The least seatlock/raw throughput ratio the benchmarks aim at."""
@@ -26,6 +28,8 @@ GROUPS = {"single-seat lock": 1, "4-seat bulk lock": 4}
 
 Client = Callable[[list[list[int]]], None]
 """Locks each group of seats in turn (one call per group)."""
+LOCK_TIMEOUT = 600.0
+"""Seconds: no lock expires during a run."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,29 @@ class Row:
     @property
     def ratio(self) -> float:
         return self.seatlock / self.raw
+
+
+def seatlock_clients(store: Store, event: str, seats: int, clients: int) -> list[Client]:
+    """One manager per client on ``store``, on a new event of ``seats`` free seats, whose
+    locks (of ``LOCK_TIMEOUT``) must all succeed."""
+    SeatManager(range(seats), store=store, event=event).close()
+    managers = [
+        SeatManager([], lock_timeout=LOCK_TIMEOUT, store=store, event=event) for _ in range(clients)
+    ]
+
+    def client(manager: SeatManager) -> Client:
+        def run(groups: list[list[int]]) -> None:
+            for group in groups:
+                result = (
+                    manager.lock_seat(group[0], "user")
+                    if len(group) == 1
+                    else manager.lock_seats_bulk(group, "user")
+                )
+                assert result, result
+
+        return run
+
+    return [client(m) for m in managers]
 
 
 def timed(clients: list[Client], size: int, ops: int) -> float:

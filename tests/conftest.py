@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,3 +18,12 @@ def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     yield f"redis+cluster://127.0.0.1:{nodes[0].port}"
     for node in nodes:
         node.stop()
+
+
+@pytest.fixture
+def fine_switching() -> Iterator[None]:
+    """Let threads switch often, so calls interleave as much as they can."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    yield
+    sys.setswitchinterval(before)

@@ -104,9 +104,10 @@ def test_summary_ratios_targets_and_table() -> None:
     assert rows["3a"]["ratio"] == pytest.approx(1e4)
     assert rows["3a"]["passed"] is True
     assert rows["3b"]["passed"] is False
-    assert rows["4"]["ratio"] == pytest.approx(0.75)
-    assert rows["4"]["gain"] == pytest.approx(200 / 150)
-    assert rows["4"]["passed"] is False
+    assert rows["4"]["ratio"] == pytest.approx(0.4)  # SeatManager([Seat(i) ...]): list dropped
+    assert rows["4"]["gain"] == pytest.approx(200 / 80)
+    assert rows["4"]["passed"] is True
+    assert rows["4b"]["ratio"] == pytest.approx(0.75)  # the caller keeps its Seats
     assert rows["4b"]["passed"] is None
     assert rows["5"]["ratio"] == pytest.approx(2.0)
     assert rows["5"]["passed"] is True

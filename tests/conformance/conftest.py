@@ -12,13 +12,14 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from .support import MemoryVenue, RedisVenue, SQLiteVenue, Venue
+from .support import MemoryVenue, PostgresVenue, RedisVenue, SQLiteVenue, Venue
 
 VENUES: dict[str, Callable[[str], Venue]] = {
     "memory": MemoryVenue,
     "sqlite": SQLiteVenue,
     "redis": RedisVenue,
     "redis-cluster": RedisVenue,  # on the cluster of the redis_cluster_url fixture
+    "postgres": PostgresVenue,
 }
 """Store name → what opens a venue (one event) on it."""
 

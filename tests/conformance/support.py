@@ -18,7 +18,7 @@ from seatlock import Seat, SeatManager, SeatState, SeatStatus
 from seatlock.results import SeatId
 from seatlock.stores import Store
 
-from ..services import REDIS_URL, unavailable
+from ..services import POSTGRES_URL, REDIS_URL, unavailable
 
 DEFAULT: Any = object()
 """Passed as ``lock_timeout`` to leave it out, so the manager uses its own default."""
@@ -29,6 +29,10 @@ class Venue(ABC):
 
     seats_show_state: bool = False
     """True when ``Seat`` objects handed to a manager show its state (memory store, §3)."""
+
+    url: str | None = None
+    """A URL other processes can open this store by (its real clock, not the venue's);
+    ``None`` when the store is private to this process."""
 
     def __init__(self, event: str) -> None:
         self.event = event
@@ -114,7 +118,9 @@ class SQLiteVenue(ClockVenue):
         from seatlock.stores.sqlite import SQLiteStore
 
         self._folder = tempfile.TemporaryDirectory()
-        super().__init__(event, SQLiteStore(Path(self._folder.name) / "seats.db"))
+        path = Path(self._folder.name) / "seats.db"
+        super().__init__(event, SQLiteStore(path))
+        self.url = f"sqlite:///{path}"
 
     def close(self) -> None:
         super().close()
@@ -132,6 +138,7 @@ class RedisVenue(Venue):
         from seatlock.stores.redis import RedisStore, event_keys
 
         super().__init__(event)
+        self.url = url
         self._keys = event_keys(event)
         self._mutex = threading.Lock()
         try:
@@ -156,6 +163,49 @@ class RedisVenue(Venue):
         super().close()
         self._store.client.delete(*self._keys)
         self._store.close()
+
+
+class PostgresVenue(Venue):
+    """The PostgreSQL store at ``POSTGRES_URL`` (its default schema): one store object per
+    test, its clock frozen at the server's time and moved only by its ``time_offset``; the
+    event's rows are deleted at teardown."""
+
+    url = POSTGRES_URL
+
+    def __init__(self, event: str) -> None:
+        from seatlock import NotPerformedError
+        from seatlock.stores.postgres import PostgresStore
+
+        super().__init__(event)
+        self._mutex = threading.Lock()
+        try:
+            # Idle connections close soon: a test's venues stay open until it ends.
+            self._store = PostgresStore(POSTGRES_URL, max_idle=0.2)
+            self._start = self._store.freeze_time()
+        except (ImportError, NotPerformedError) as exc:
+            unavailable(f"no PostgreSQL at {POSTGRES_URL}: {exc}")
+
+    def _open(self, seats: Iterable[Seat | SeatId], options: dict[str, Any]) -> SeatManager:
+        return SeatManager(seats, store=self._store, event=self.event, **options)
+
+    def now(self) -> float:
+        return self._start + self._store.time_offset
+
+    def advance(self, seconds: float) -> None:
+        with self._mutex:
+            self._store.time_offset += seconds
+
+    def close(self) -> None:
+        import psycopg
+
+        super().close()
+        self._store.close()
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            for table in ("seats", "events"):
+                conn.execute(
+                    f"DELETE FROM {self._store.schema}.{table} WHERE event = %s",
+                    (self.event.encode(),),
+                )
 
 
 Snapshot = tuple[tuple[SeatStatus, ...], dict[SeatState, int], tuple[tuple[SeatId, ...], ...]]

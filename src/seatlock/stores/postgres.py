@@ -1,45 +1,51 @@
 """The PostgreSQL store (``postgresql://…``): one database shared by many processes and hosts.
 
 Layout: one PostgreSQL schema (``seatlock`` unless ``schema=`` names another), created on
-first use from ``sql/postgres_schema.sql``, many events in it:
+first use from ``sql/postgres_schema.sql``, holding many events:
 
-* ``version (version)``: one row, the schema version; a different one is refused.
+* ``version (version)``: one row, the schema version; a database with another is refused.
 * ``events (event)``: one row per event; ``add_seats`` calls on an event take turns on it.
-* ``seats (event, seat, added, state, holder, deadline, token)``, keyed ``(event, seat)``:
-  ``state`` 0 available, 1 locked, 2 booked; ``holder`` who holds the lock or booked;
-  ``deadline`` (epoch seconds, server time) and ``token`` of the lock; ``added`` orders
-  seats as added. An expired lock stays ``state = 1`` until a new lock replaces it or
-  cleanup releases it; the partial index ``seats_due (event, deadline) WHERE state = 1``
-  lets cleanup read only expired locks.
-* sequence ``tokens``; functions ``lock``, ``release`` (book or cancel), ``add_seats``,
-  ``status``, ``seat_ids``, ``counts`` and procedure ``cleanup``: every operation is one
-  call, one round trip.
+* ``seats (event, seat, added, state, holder, deadline, token, changed)``, keyed
+  ``(event, seat)``: ``state`` 0 available, 1 locked, 2 booked; ``holder`` who holds the
+  lock or booked; ``deadline`` (epoch seconds, server time) and ``token`` of the lock;
+  ``changed`` when the seat last changed; ``added`` orders seats as added. An expired
+  lock stays ``state = 1`` until a new lock replaces it or cleanup releases it; the
+  partial index ``seats_due (event, deadline) WHERE state = 1`` lets cleanup read only
+  expired locks.
+* sequence ``tokens``; functions ``apply_one``, ``apply_many`` (lock, book or cancel),
+  ``add_seats``, ``status``, ``seat_ids``, ``counts`` and procedure ``cleanup``: every
+  operation is one call, one round trip.
 
 Seat and user ids are stored as the UTF-8 bytes (surrogates passed) of
 :func:`~.codec.encode_id`, event names as their UTF-8 bytes, so any ``str`` round-trips.
 
-Concurrency: a call first locks its seats' rows in key order (``ORDER BY seat FOR
-UPDATE``), then reads the clock, checks every seat and writes all or none. Cleanup takes
-expired rows ``FOR UPDATE SKIP LOCKED`` in batches, committing after each. Connections run
-READ COMMITTED. So seatlock's own calls never deadlock nor fail to serialize, and nothing
-is retried.
+Concurrency: a one-seat call is one conditional ``UPDATE`` of the row (only a refused one
+then locks the row to find out why); a bulk call locks its rows in key order (``ORDER BY
+seat FOR UPDATE``), checks every seat and writes all or none. Cleanup takes expired rows
+``FOR UPDATE SKIP LOCKED`` in batches, committing after each. Connections run READ
+COMMITTED. So seatlock's calls never deadlock nor fail to serialize: nothing is retried.
 
-Tokens come from one sequence, drawn while the seats' rows are locked: a token is larger
-than every earlier token on the same seats and than every lock that finished before its
-call began (two overlapping locks of different seats may commit in the other order).
+Tokens come from one sequence (not cached per session), drawn as a call writes its rows:
+a token is larger than every earlier one on the same seats and than every lock that
+finished before its call began. (Two overlapping locks of different seats may commit in
+the other order than their tokens.)
 
-Time is the server's ``clock_timestamp()`` in epoch seconds, read once per call after the
-rows are locked, plus :attr:`PostgresStore.time_offset`: never the client's clock.
+Time is the server's ``clock_timestamp()`` in epoch seconds, read once as each call
+starts, plus :attr:`PostgresStore.time_offset`: never the client's clock. A seat's time
+never runs back: a call acts on a seat at the later of its own time and the seat's
+``changed``, the time of the last call that changed it. (A call that waits for a row
+another call holds without changing it decides as of its start.)
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Sequence
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
-from ..errors import NotPerformedError, OutcomeUnknownError
+from ..errors import NotPerformedError, OutcomeUnknownError, SeatlockError
 from ..results import Op, Result, SeatId, UserId
 from ..seat import SeatState, SeatStatus
 from .base import Clock, EventStore, Store
@@ -87,6 +93,7 @@ class PostgresStore(Store):
         timeout: seconds an operation waits for a pooled connection.
         connect_timeout: seconds to wait for the server when connecting.
         statement_timeout: seconds a statement may run (``None``: no limit).
+        pool_options: more options of ``psycopg_pool.ConnectionPool`` (``max_idle``, …).
 
     Raises:
         ImportError: psycopg or psycopg_pool is not installed.
@@ -95,8 +102,12 @@ class PostgresStore(Store):
     server_time = True
 
     time_offset: float
-    """Seconds added to the server's clock in every statement: a testing aid that makes
-    locks expire without sleeping. 0 by default; never set it in production."""
+    """Testing aid: seconds added to the store's time, so tests make locks expire without
+    sleeping. 0 by default; leave it 0 in production."""
+    frozen_time: float | None
+    """Testing aid: when set, the server time (seconds) every statement uses instead of
+    reading the server's clock, so tests see exact deadlines (see :meth:`freeze_time`).
+    ``None`` (the server's clock) by default; leave it ``None`` in production."""
 
     def __init__(
         self,
@@ -108,30 +119,38 @@ class PostgresStore(Store):
         timeout: float = 10.0,
         connect_timeout: int = 5,
         statement_timeout: float | None = 30.0,
+        **pool_options: Any,
     ) -> None:
         try:
-            from psycopg import sql
+            import psycopg_pool  # noqa: F401, PLC0415 (optional: only checked for here)
+            from psycopg import sql  # noqa: PLC0415
         except ImportError:
             raise ImportError(_MISSING) from None
         self.conninfo = conninfo
         self.schema = schema
         self.time_offset = 0.0
-        self._sizes = (min_size, max_size)
-        self._timeout = timeout
+        self.frozen_time = None
+        self._pool_options = {
+            "min_size": min_size,
+            "max_size": max_size,
+            "timeout": timeout,
+            **pool_options,
+        }
+        self._max_size = max_size
         self._connect_timeout = connect_timeout
         self._statement_timeout_ms = round((statement_timeout or 0) * 1000)
         self._pool: ConnectionPool[Any] | None = None
         self._starting = threading.Lock()
         self._schema_sql = sql.Identifier(schema).as_string(None)
         name = self._schema_sql
-        self._sql_apply_one = f"SELECT * FROM {name}.apply_one(%s, %s, %s, %s, %s, %s)"
-        self._sql_apply_many = f"SELECT * FROM {name}.apply_many(%s, %s, %s, %s, %s, %s)"
+        self._sql_apply_one = f"SELECT * FROM {name}.apply_one(%s, %s, %s, %s, %s, %s, %s)"
+        self._sql_apply_many = f"SELECT * FROM {name}.apply_many(%s, %s, %s, %s, %s, %s, %s)"
         self._sql_add = f"SELECT {name}.add_seats(%s, %s, %s)"
-        self._sql_cleanup = f"CALL {name}.cleanup(%s, %s, {CLEANUP_BATCH}, NULL)"
-        self._sql_status = f"SELECT * FROM {name}.status(%s, %s, %s)"
-        self._sql_seat_ids = f"SELECT * FROM {name}.seat_ids(%s, %s, %s)"
-        self._sql_counts = f"SELECT * FROM {name}.counts(%s, %s)"
-        self._sql_clock = f"SELECT {name}.clock(%s)"
+        self._sql_cleanup = f"CALL {name}.cleanup(%s, {CLEANUP_BATCH}, %s, %s, NULL)"
+        self._sql_status = f"SELECT * FROM {name}.status(%s, %s, %s, %s)"
+        self._sql_seat_ids = f"SELECT * FROM {name}.seat_ids(%s, %s, %s, %s)"
+        self._sql_counts = f"SELECT * FROM {name}.counts(%s, %s, %s)"
+        self._sql_clock = f"SELECT {name}.clock(%s, %s)"
 
     @classmethod
     def from_url(cls, url: str) -> PostgresStore:
@@ -143,9 +162,23 @@ class PostgresStore(Store):
         return PostgresEventStore(self, event, lock_timeout)
 
     def now(self) -> float:
-        """The store's time now: the server's clock plus :attr:`time_offset`."""
-        now: float = self._run(self._sql_clock, (float(self.time_offset),))[0][0]
+        """The store's time now (seconds), as every statement would take it."""
+        now: float = self._run(self._sql_clock, self._time())[0][0]
         return now
+
+    def freeze_time(self) -> float:
+        """Testing aid: stop the store's clock at the server's time now, in whole seconds
+        (so tests' sums of binary fractions are exact); return that time.
+
+        Later, only :attr:`time_offset` moves the store's time.
+        """
+        self.frozen_time = float(math.floor(self._run(self._sql_clock, (None, 0.0))[0][0]))
+        return self.frozen_time
+
+    def _time(self) -> tuple[float | None, float]:
+        """The time parameters of a statement: ``(frozen time + offset or None, offset)``."""
+        frozen, offset = self.frozen_time, float(self.time_offset)
+        return (None if frozen is None else frozen + offset), offset
 
     def close(self) -> None:
         """Close the pool's connections (a later call opens a new pool)."""
@@ -163,19 +196,22 @@ class PostgresStore(Store):
         """
         pool = self._pool or self._start()
         with _SENT if atomic else _SENT_IN_STEPS:
-            for _ in range(self._sizes[1] + 1):
-                conn = pool.getconn(self._timeout)
+            for _ in range(self._max_size + 1):
+                conn = pool.getconn()
                 try:
                     if not _closed_while_idle(conn):  # else the pool replaces it: try another
-                        return conn.execute(query, params).fetchall()
+                        rows: list[tuple[Any, ...]] = conn.execute(
+                            query, params, binary=True
+                        ).fetchall()
+                        return rows
                 finally:
                     pool.putconn(conn)
         raise NotPerformedError("every pooled PostgreSQL connection was closed by the server")
 
     def _start(self) -> ConnectionPool[Any]:
         """Check (or create) the schema on a first connection, then open the pool."""
-        import psycopg
-        from psycopg_pool import ConnectionPool
+        import psycopg  # noqa: PLC0415 (optional, imported on first use)
+        from psycopg_pool import ConnectionPool  # noqa: PLC0415
 
         with self._starting, _UNSENT:
             if self._pool is None:
@@ -183,16 +219,12 @@ class PostgresStore(Store):
                     self.conninfo, autocommit=True, connect_timeout=self._connect_timeout
                 ) as conn:
                     self._ensure_schema(conn)
-                min_size, max_size = self._sizes
                 pool: ConnectionPool[Any] = ConnectionPool(
                     self.conninfo,
                     kwargs={"autocommit": True, "connect_timeout": self._connect_timeout},
-                    min_size=min_size,
-                    max_size=max_size,
-                    timeout=self._timeout,
                     configure=self._configure,
-                    name=f"seatlock-{self.schema}",
                     open=False,
+                    **{"name": f"seatlock-{self.schema}", **self._pool_options},
                 )
                 pool.open()
                 self._pool = pool
@@ -222,9 +254,9 @@ class PostgresStore(Store):
             version = conn.execute(f"SELECT version FROM {name}.version").fetchone()
         if version is None or version[0] != SCHEMA_VERSION:
             found = None if version is None else version[0]
-            raise NotPerformedError(
-                f"PostgreSQL schema {self.schema!r} holds seatlock schema version {found}; "
-                f"this seatlock uses version {SCHEMA_VERSION}: use a matching seatlock"
+            raise SeatlockError(
+                f"PostgreSQL schema {self.schema!r} has seatlock schema version {found}; this "
+                f"seatlock knows version {SCHEMA_VERSION}: use the seatlock version that wrote it"
             )
 
 
@@ -246,12 +278,16 @@ class _Failures:
         return None
 
     def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
-        import psycopg
-        import psycopg_pool
+        if exc is None:
+            return
+        import psycopg  # noqa: PLC0415 (optional; loaded by now)
+        import psycopg_pool  # noqa: PLC0415
 
         if not isinstance(exc, psycopg.Error):
             return
-        no_connection = isinstance(exc, (psycopg_pool.PoolTimeout, psycopg_pool.PoolClosed))
+        no_connection = isinstance(
+            exc, (psycopg_pool.PoolTimeout, psycopg_pool.PoolClosed, psycopg_pool.TooManyRequests)
+        )
         refused = self.atomic and exc.diag.severity_nonlocalized == "ERROR"
         if no_connection or refused or not self.sent:
             raise NotPerformedError(
@@ -273,7 +309,7 @@ def _closed_while_idle(conn: psycopg.Connection[Any]) -> bool:
 
     The first read may get the server's farewell message, the second the end of stream.
     """
-    import psycopg
+    import psycopg  # noqa: PLC0415 (optional; loaded by now)
 
     try:
         conn.pgconn.consume_input()
@@ -337,7 +373,7 @@ class PostgresEventStore(EventStore):
                 _id(user_id),
                 _SQL_OPS[op],
                 float(self.lock_timeout),
-                float(store.time_offset),
+                *store._time(),
             ),
         )
         conflicts = [(0, code, _holder(holder))] if code else ()
@@ -356,7 +392,7 @@ class PostgresEventStore(EventStore):
                 _id(user_id),
                 _SQL_OPS[op],
                 float(self.lock_timeout),
-                float(store.time_offset),
+                *store._time(),
             ),
         )
         conflicts = () if at is None else zip(at, codes, map(_holder, holders), strict=True)
@@ -364,14 +400,12 @@ class PostgresEventStore(EventStore):
 
     def cleanup(self) -> int:
         store = self._store
-        ((released,),) = store._run(
-            store._sql_cleanup, (self._event, float(store.time_offset)), atomic=False
-        )
+        ((released,),) = store._run(store._sql_cleanup, (self._event, *store._time()), atomic=False)
         return int(released)
 
     def status(self, seat_id: SeatId) -> SeatStatus | None:
         store = self._store
-        rows = store._run(store._sql_status, (self._event, _id(seat_id), float(store.time_offset)))
+        rows = store._run(store._sql_status, (self._event, _id(seat_id), *store._time()))
         if not rows:
             return None
         ((state, holder, deadline, token, now),) = rows
@@ -387,13 +421,13 @@ class PostgresEventStore(EventStore):
     def seat_ids(self, state: SeatState | None = None) -> list[SeatId]:
         store = self._store
         code = None if state is None else _STATES.index(state)
-        rows = store._run(store._sql_seat_ids, (self._event, code, float(store.time_offset)))
+        rows = store._run(store._sql_seat_ids, (self._event, code, *store._time()))
         return [decode_id(_text(seat)) for (seat,) in rows]
 
     def counts(self) -> dict[SeatState, int]:
         store = self._store
         ((available, locked, booked),) = store._run(
-            store._sql_counts, (self._event, float(store.time_offset))
+            store._sql_counts, (self._event, *store._time())
         )
         return {SeatState.AVAILABLE: available, SeatState.LOCKED: locked, SeatState.BOOKED: booked}
 

@@ -15,13 +15,14 @@ hash slot:
 * ``seatlock:{T}:seats`` hash: seat → ``F`` (free), ``B<user>`` (booked) or
   ``L<deadline>:<token>:<user>`` (locked; expired once the deadline has passed).
   Seat and user ids are stored tagged with their type (``i:1``, ``s:1``:
-  :func:`~seatlock.stores.codec.encode_id`); deadlines are server seconds.
+  :func:`~seatlock.stores.codec.encode_id`); deadlines are server seconds. The same
+  hash holds the event's meta fields (no seat is named like them): ``#layout`` (this
+  layout's version), ``#tokens`` (the last hold token given), ``#booked`` (how many
+  seats are booked) and ``#clock`` (the time of the event's last write), so a script
+  reads them with its seats in one ``HMGET`` and writes them with its seats.
 * ``seatlock:{T}:order`` list: the seats in the order they were added.
 * ``seatlock:{T}:due`` sorted set: each locked seat scored by its deadline, so cleanup
   finds the expired ones in O(expired); booking, cancelling or a new lock updates it.
-* ``seatlock:{T}:meta`` hash: ``layout`` (this layout's version), ``tokens`` (the last
-  hold token given), ``booked`` (how many seats are booked) and ``clock`` (the time of
-  the event's last write).
 
 Every script refuses an event whose ``layout`` is another version
 (:class:`~seatlock.errors.SeatlockError`), so an old seatlock never writes over a
@@ -47,9 +48,9 @@ shards of a Redis Cluster, so many events scale out; one event never spans shard
 Failures: a connection that cannot be made or a command that cannot be sent raises
 :class:`~seatlock.errors.NotPerformedError`; a connection lost after a script was sent
 raises :class:`~seatlock.errors.OutcomeUnknownError`. The client never retries a sent
-script. Timeouts: ``socket_timeout`` (default 10 s) and ``socket_connect_timeout``
-(default 5 s), which the URL's query may set (``redis://h:6379/0?socket_timeout=2``),
-like redis-py's other options.
+script. Timeouts: ``socket_timeout`` (:data:`SOCKET_TIMEOUT`) and
+``socket_connect_timeout`` (:data:`CONNECT_TIMEOUT`), which the URL's query may set
+(``redis://h:6379/0?socket_timeout=2``), like redis-py's other options.
 """
 
 from __future__ import annotations
@@ -75,6 +76,10 @@ if TYPE_CHECKING:
 
 LAYOUT = "1"
 """The key layout version this module reads and writes (see the module docstring)."""
+SOCKET_TIMEOUT = 10.0
+"""Default seconds to wait for a reply (``?socket_timeout=`` in the URL overrides it)."""
+CONNECT_TIMEOUT = 5.0
+"""Default seconds to wait for a connection (``?socket_connect_timeout=`` overrides it)."""
 CLEANUP_BATCH = 1000
 """Expired locks freed per cleanup script call (at most 1000: the scripts' chunk size)."""
 SCRIPTS = (
@@ -151,8 +156,8 @@ def _driver() -> _Driver:
         "connection_class": TrackingConnection,
         "decode_responses": True,
         "encoding_errors": "surrogatepass",
-        "socket_timeout": 10.0,
-        "socket_connect_timeout": 5.0,
+        "socket_timeout": SOCKET_TIMEOUT,
+        "socket_connect_timeout": CONNECT_TIMEOUT,
     }
     return _Driver(
         redis.Redis,
@@ -211,9 +216,9 @@ def event_tag(event: str) -> str:
 
 
 def event_keys(event: str) -> list[str]:
-    """The keys of ``event``: seats, order, due, meta (one hash slot)."""
+    """The keys of ``event``: seats, order, due (one hash slot)."""
     prefix = f"seatlock:{{{event_tag(event)}}}:"
-    return [prefix + name for name in ("seats", "order", "due", "meta")]
+    return [prefix + name for name in ("seats", "order", "due")]
 
 
 class RedisStore(Store):
@@ -228,6 +233,8 @@ class RedisStore(Store):
 
     server_time = True
 
+    client: Redis | RedisCluster
+    """The redis-py client (and its connection pool)."""
     time_offset: float
     """Testing aid: seconds added to the store's time, so tests make locks expire without
     sleeping. 0 by default; leave it 0 in production."""
@@ -241,12 +248,12 @@ class RedisStore(Store):
         self.frozen_time = None
         self._no_script = _driver().no_script
         with _ERRORS:
-            self.client: Redis | RedisCluster = self._connect(url)
+            self.client = self._connect(url)
         self._scripts: dict[str, Script] = {
             name: self.client.register_script(text) for name, text in _script_texts().items()
         }
 
-    def run(self, name: str, keys: Sequence[str | bytes], *args: str | float) -> Any:
+    def _eval(self, name: str, keys: Sequence[str | bytes], *args: str | float) -> Any:
         """Run the script ``lua/<name>.lua``: ``EVALSHA``, one round trip.
 
         After ``NOSCRIPT`` (a restarted or flushed server) it sends ``EVAL``, which caches
@@ -272,8 +279,8 @@ class RedisStore(Store):
         return driver.redis.from_url(url, retry=driver.no_retry, **driver.options)
 
     def _clock_arg(self) -> str:
-        """The scripts' time argument: ``''`` (the server's clock), ``'+<offset>'`` or
-        ``'=<frozen time + offset>'``."""
+        """The scripts' time argument: ``'+<offset>'``, ``'=<frozen time + offset>'``, or
+        ``''`` (the server's clock, as in production)."""
         frozen, offset = self.frozen_time, self.time_offset
         if frozen is not None:
             return f"={frozen + offset!r}"
@@ -283,7 +290,8 @@ class RedisStore(Store):
         """Testing aid: stop the store's clock at the server's time now, in whole seconds
         (so tests' sums of binary fractions are exact); return that time.
 
-        Later, only :attr:`time_offset` moves the store's time.
+        Later, only :attr:`time_offset` moves the store's time. Freeze before an event's
+        first write: an event's time never goes back to before its last write.
         """
         with _ERRORS:
             seconds, _ = self.client.time()
@@ -314,7 +322,8 @@ class RedisEventStore(EventStore):
     def _run(self, script: str, *args: str | float) -> Any:
         """Run one operation's script on this event's keys: one round trip."""
         store = self._store
-        return store.run(script, self._keys, store._clock_arg(), *args)
+        testing = store.frozen_time is not None or store.time_offset
+        return store._eval(script, self._keys, store._clock_arg() if testing else "", *args)
 
     def add_seats(self, seat_ids: list[SeatId]) -> None:
         new = list(dict.fromkeys(seat_ids))
@@ -396,13 +405,15 @@ class RedisEventStore(EventStore):
 
 
 def _result(
-    op: Op, seat_ids: tuple[SeatId, ...], user_id: UserId, label: object, reply: Sequence[Any]
+    op: Op, seat_ids: tuple[SeatId, ...], user_id: UserId, label: object, reply: Any
 ) -> Result:
-    """The result of a lock, book or cancel script's reply (see ``lua/lock_many.lua``)."""
-    if reply[0] == 0:
-        if len(reply) == 1:
+    """The result of a lock, book or cancel script's reply: on success a string (a lock's
+    ``'deadline token'``, else ``''``: one bulk reply parses fastest), else the conflicts
+    ``[position, code, holder or None, ...]``."""
+    if type(reply) is str:
+        if not reply:
             return reply_result(op, seat_ids, user_id, label, ())
-        return reply_result(op, seat_ids, user_id, label, (), float(reply[1]), int(reply[2]))
-    found = reply[1:]
-    conflicts = [(found[i], found[i + 1], found[i + 2]) for i in range(0, len(found), 3)]
+        deadline, token = reply.split(" ")
+        return reply_result(op, seat_ids, user_id, label, (), float(deadline), int(token))
+    conflicts = [(reply[i], reply[i + 1], reply[i + 2]) for i in range(0, len(reply), 3)]
     return reply_result(op, seat_ids, user_id, label, conflicts)

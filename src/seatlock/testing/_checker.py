@@ -4,45 +4,10 @@ The model (SPEC §1-§2, §6): each seat is ``AVAILABLE``, ``LOCKED`` by one use
 deadline, or ``BOOKED`` (terminal); every operation takes effect atomically at one
 instant between its call and its return, a bulk one on all its seats at once; an
 operation decides expiry by the store's clock at that instant, and a successful lock
-gets a token larger than every lock before it.
+gets a token larger than every earlier lock's on its seats and than every lock's that
+returned before it was called.
 
-What :func:`check` assumes, beyond that model:
-
-1. **One real-time clock.** Every ``call``/``ret`` comes from one monotonic clock
-   (``time.monotonic`` of one host; processes of one host share it). Equal times count
-   as overlapping.
-2. **Store time.** Each operation reads the store's clock once, at an instant between its
-   call and its return, and that clock never goes back in real time: if X returned
-   before Y was called, X's store time ≤ Y's. A successful lock's store time is
-   ``deadline - lock_timeout``; every other operation's is only bounded: from below by
-   the latest lock time among locks that returned before it was called (and the store
-   clock read before the call, if recorded), from above likewise.
-3. **Fates.** A call that returned a result happened as it says. One that raised
-   :class:`~seatlock.NotPerformedError`, ``TypeError`` or ``ValueError`` did not happen.
-   Any other exception (:class:`~seatlock.OutcomeUnknownError` above all) may have taken
-   effect at any instant after its call, or never, with a result nobody saw.
-4. **Start.** Every seat starts ``AVAILABLE`` (a fresh event) and only recorded calls
-   change it. ``UNKNOWN_SEAT`` answers are not checked.
-5. **Slack.** Store times are compared with ``tolerance`` seconds of slack, always in
-   the direction that does not report a violation (deadlines pass through floats,
-   and some stores round them).
-
-What it guarantees: **soundness** — every check is a necessary condition of a
-linearization under these assumptions, so a correct store never gets a violation. It
-is not complete (deciding linearizability exactly is NP-hard); it checks each seat on
-its own, with bulk locks sharing one token and time, and catches the classic faults:
-double booking, a lock taken while another is surely live, booking or cancelling by a
-non-holder or after expiry, a hold released twice, refusals no state explains, token
-order against real time, lost or unconfirmed bookings, partial bulk bookings, and
-cleanups that count more expiries than there were.
-
-How: successful locks are ordered by token, which must be their linearization order;
-on each seat they cut time into *slots* (slot *i* follows the seat's *i*-th hold).
-Every successful book or cancel must fit a slot of a hold of its user that may still be
-live, one release per slot (a bipartite matching); every hold that the next lock took
-over before its deadline needs such a cancel; every refusal, and every seat a failed
-bulk call did not list, must match a state the seat may be in at some slot the call may
-fall in.
+See :func:`check` for what it assumes and guarantees, and how it works.
 """
 
 from __future__ import annotations
@@ -53,7 +18,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate
+from itertools import accumulate, pairwise
 
 from ..results import Op, Reason, SeatId, UserId
 from ..seat import SeatState, SeatStatus
@@ -182,7 +147,54 @@ def check(
     released: int = 0,
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> Verdict:
-    """Check a history against the model; see the module docstring for what it assumes.
+    """Check that a history is linearizable against SPEC.md's model; return the verdict.
+
+    The model: each seat is ``AVAILABLE``, ``LOCKED`` by one user until a deadline, or
+    ``BOOKED`` (terminal); each operation takes effect at one instant between its call and
+    its return (a bulk one on all its seats at once), decides expiry by the store's clock
+    then, and a successful lock gets a token larger than every earlier lock's on its seats
+    and than every lock's that returned before it was called (locks of different seats
+    that overlap in time may take their tokens in either order).
+
+    What it assumes, beyond that model:
+
+    1. **One real-time clock.** Every ``call``/``ret`` comes from one monotonic clock
+       (``time.monotonic`` of one host; processes of one host share it). Equal times count
+       as overlapping.
+    2. **Store time.** Each operation reads the store's clock once, at an instant between its
+       call and its return, and that clock never goes back in real time: if X returned
+       before Y was called, X's store time ≤ Y's. A successful lock's store time is
+       ``deadline - lock_timeout``; every other operation's is only bounded: from below by
+       the latest lock time of the locks that returned before it was called, from above by
+       the earliest of those called after it returned, and by the store clock read around
+       the call (``Operation.store_window``) when recorded. A clock that steps back (the
+       SQLite store's wall clock, SPEC §7) breaks this and shows as ``clock_went_back``.
+    3. **Fates.** A call that returned a result happened as it says. One that raised
+       :class:`~seatlock.NotPerformedError`, ``TypeError`` or ``ValueError`` did not happen.
+       Any other exception (:class:`~seatlock.OutcomeUnknownError` above all) may have taken
+       effect at any instant after its call, or never, with a result nobody saw.
+    4. **Start.** Every seat starts ``AVAILABLE`` (a fresh event) and only recorded calls
+       change it. ``UNKNOWN_SEAT`` answers are not checked.
+    5. **Slack.** Store times are compared with ``tolerance`` seconds of slack, always in
+       the direction that does not report a violation (deadlines pass through floats,
+       and some stores round them).
+
+    What it guarantees: **soundness** — every check is a necessary condition of a
+    linearization under these assumptions, so a correct store never gets a violation. It
+    is not complete (deciding linearizability exactly is NP-hard); it checks each seat on
+    its own, with bulk locks sharing one token and time, and catches the classic faults:
+    double booking, a lock taken while another is surely live, booking or cancelling by a
+    non-holder or after expiry, a hold released twice, refusals no state explains, token
+    order against real time, lost or unconfirmed bookings, partial bulk bookings, and
+    cleanups that count more expiries than there were.
+
+    How: a seat's successful locks are ordered by token, which must be their linearization
+    order; they cut the seat's time into *slots* (slot *i* follows its *i*-th hold).
+    Every successful book or cancel must fit a slot of a hold of its user that may still be
+    live, one release per slot (a bipartite matching); every hold that the next lock took
+    over before its deadline needs such a cancel; every refusal, and every seat a failed
+    bulk call did not list, must match a state the seat may be in at some slot the call may
+    fall in.
 
     Args:
         operations: every lock, book and cancel call made on the event (any order).
@@ -226,10 +238,6 @@ class _Hold:
     user: UserId
     time: float
     deadline: float
-    after: float = -_INF
-    """No operation that returned by this (real) time can follow the lock."""
-    before: float = _INF
-    """Every operation called after this (real) time follows the lock."""
 
 
 @dataclass
@@ -241,11 +249,14 @@ class _Seat:
     """Successful books and cancels."""
     maybe: list[_Call] = field(default_factory=list)
     """Locks, books and cancels of unknown outcome."""
-    refusals: list[tuple[_Call, Reason | None, UserId | None]] = field(default_factory=list)
-    """Failed calls: (call, this seat's conflict reason or None if unlisted, holder)."""
+    refusals: list[tuple[_Call, Reason, UserId | None]] = field(default_factory=list)
+    """Failed calls and what each saw here: ``NOT_LOCKED`` (free, or its lock expired),
+    ``HELD_BY_*`` (held by the holder named) or ``ALREADY_BOOKED``."""
 
 
 class _Checker:
+    """One run of :func:`check`: the event-wide checks, then each seat's."""
+
     def __init__(self, operations: list[Operation], tolerance: float) -> None:
         self.operations = operations
         self.tol = tolerance
@@ -282,14 +293,18 @@ class _Checker:
         cancels = [c for c in self.calls if c.done and c.op.ok and c.op.op in CANCELS]
         booked = len({s for c in books for s in c.op.seat_ids})
         cancelled = sum(len(c.op.seat_ids) for c in cancels)
-        unreleased = holds - booked - cancelled + sum(
-            len(c.op.seat_ids) for c in self.calls if not c.done and c.op.op in LOCKS
+        unreleased = (
+            holds
+            - booked
+            - cancelled
+            + sum(len(c.op.seat_ids) for c in self.calls if not c.done and c.op.op in LOCKS)
         )
-        if released > unreleased - live:
+        expirable = max(0, unreleased - live)
+        if released > expirable:
             self.flag(
                 Kind.CLEANUP_OVERCOUNT,
                 None,
-                f"cleanups released {released} locks, but at most {unreleased - live} "
+                f"cleanups released {released} locks, but at most {expirable} "
                 "holds ended neither booked, cancelled nor live",
             )
         raised = [op for op in self.operations if op.reason is None]
@@ -310,7 +325,7 @@ class _Checker:
     def check_tokens(self) -> None:
         """Tokens are unique, and larger for a lock called after another returned."""
         locks = self.locks
-        for a, b in zip(locks, locks[1:], strict=False):
+        for a, b in pairwise(locks):
             if a.op.token == b.op.token:
                 self.flag(Kind.TOKEN_ORDER, None, "two locks got one token", a.op, b.op)
         earliest: _Call | None = None  # returned first among the larger tokens
@@ -374,13 +389,12 @@ class _Checker:
     def by_seat(self) -> dict[SeatId, _Seat]:
         """Sort every call's part onto its seats; holds in token order."""
         seats: dict[SeatId, _Seat] = defaultdict(_Seat)
-        after = list(accumulate((c.call for c in self.locks), max))
-        before = list(reversed(list(accumulate((c.ret for c in reversed(self.locks)), min))))
-        for k, lock in enumerate(self.locks):
+        for lock in self.locks:
             for seat_id in lock.op.seat_ids:
                 assert lock.op.deadline is not None
-                hold = _Hold(lock, lock.op.user_id, lock.time, lock.op.deadline, after[k], before[k])
-                seats[seat_id].holds.append(hold)
+                seats[seat_id].holds.append(
+                    _Hold(lock, lock.op.user_id, lock.time, lock.op.deadline)
+                )
         for c in self.calls:
             op = c.op
             if not c.done:
@@ -392,12 +406,17 @@ class _Checker:
                         seats[seat_id].releases.append(c)
             else:
                 listed = {conflict.seat_id: conflict for conflict in op.conflicts}
+                # A seat a failed bulk call did not list would have let it succeed.
+                unlisted = (
+                    (Reason.NOT_LOCKED, None)
+                    if op.op in LOCKS
+                    else (Reason.HELD_BY_YOU, op.user_id)
+                )
                 for seat_id in op.seat_ids:
                     conflict = listed.get(seat_id)
-                    if conflict is None:
-                        seats[seat_id].refusals.append((c, None, None))
-                    elif conflict.reason is not Reason.UNKNOWN_SEAT:
-                        seats[seat_id].refusals.append((c, conflict.reason, conflict.holder))
+                    seen = unlisted if conflict is None else (conflict.reason, conflict.holder)
+                    if seen[0] is not Reason.UNKNOWN_SEAT:
+                        seats[seat_id].refusals.append((c, *seen))
         return seats
 
     def check_final(self, seats: Mapping[SeatId, _Seat], final: Mapping[SeatId, SeatStatus]) -> int:
@@ -414,9 +433,13 @@ class _Checker:
                 if book.op.op is Op.BOOK_BULK:
                     partial[id(book)].append(seat_id)
                 else:
-                    self.flag(Kind.LOST_BOOKING, seat_id, f"final state is {_show(status)}", book.op)
-            if booked and not books and not any(
-                c.op.op in BOOKS and c.op.user_id == status.holder for c in seat.maybe
+                    self.flag(
+                        Kind.LOST_BOOKING, seat_id, f"final state is {_show(status)}", book.op
+                    )
+            if (
+                booked
+                and not books
+                and not any(c.op.op in BOOKS and c.op.user_id == status.holder for c in seat.maybe)
             ):
                 self.flag(
                     Kind.UNCONFIRMED_BOOKING,
@@ -429,7 +452,9 @@ class _Checker:
         for book in (c for c in self.calls if id(c) in partial):
             missing = partial[id(book)]
             kind = Kind.LOST_BOOKING if len(missing) == len(book.op.seat_ids) else Kind.PARTIAL_BULK
-            self.flag(kind, None, f"seats {missing!r} are not booked by its user at the end", book.op)
+            self.flag(
+                kind, None, f"seats {missing!r} are not booked by its user at the end", book.op
+            )
         return live
 
     def check_final_hold(self, seat_id: SeatId, seat: _Seat, status: SeatStatus) -> None:
@@ -467,8 +492,12 @@ class _SeatCheck:
         self.seat_id = seat_id
         self.seat = seat
         self.holds = seat.holds
-        self.afters = [h.after for h in seat.holds]
-        self.befores = [h.before for h in seat.holds]
+        # A call that returned by afters[i] cannot follow hold i; one called after
+        # befores[i] follows it (holds of a seat are in token order, so in linearization order).
+        self.afters = list(accumulate((h.lock.call for h in seat.holds), max))
+        self.befores = list(
+            reversed(list(accumulate((h.lock.ret for h in reversed(seat.holds)), min)))
+        )
         self.books = [c for c in seat.releases if c.op.op in BOOKS]
 
     def flag(self, kind: Kind, detail: str, *ops: Operation) -> None:
@@ -612,9 +641,6 @@ class _SeatCheck:
         books = [*self.books, *(m for m in seat.maybe if m.op.op in BOOKS)]
         for c, reason, holder in seat.refusals:
             op = c.op
-            if reason is None:  # not listed by a failed bulk call: it would have succeeded
-                reason = None if op.op in LOCKS else Reason.HELD_BY_YOU
-                holder = op.user_id
             if reason is Reason.ALREADY_BOOKED:
                 if not any(b.call <= c.ret for b in books):
                     self.flag(Kind.UNEXPLAINED_RESULT, "reported booked before any booking", op)
@@ -644,7 +670,9 @@ class _SeatCheck:
 
     def may_be_held(self, c: _Call, holder: UserId | None, ends: Mapping[int, float]) -> bool:
         """Whether ``holder`` may hold the seat live at ``c``'s instant."""
-        if any(m.op.op in LOCKS and m.op.user_id == holder and m.call <= c.ret for m in self.seat.maybe):
+        if any(
+            m.op.op in LOCKS and m.op.user_id == holder and m.call <= c.ret for m in self.seat.maybe
+        ):
             return True
         return any(
             self.hold(i).user == holder
@@ -657,9 +685,7 @@ class _SeatCheck:
     def may_be_free(self, c: _Call, freed: Mapping[int, float]) -> bool:
         """Whether the seat may be free (never locked, expired or cancelled) at ``c``'s instant."""
         return any(
-            i == 0
-            or c.hi >= self.hold(i).deadline - self.tol
-            or freed.get(i, _INF) <= c.ret
+            i == 0 or c.hi >= self.hold(i).deadline - self.tol or freed.get(i, _INF) <= c.ret
             for i in self.slots(c)
         )
 
@@ -684,12 +710,12 @@ def _matching(candidates: Sequence[Sequence[int]]) -> dict[int, int]:
                 queue.append(owner[right])
             if free is not None:
                 break
-        right = free
-        while right is not None:  # flip the path back to start
-            left = reached[right]
-            previous = mate.get(left)
-            owner[right], mate[left] = left, right
-            right = None if left == start else previous
+        node = free
+        while node is not None:  # flip the path back to start
+            back = reached[node]
+            previous = mate.get(back)
+            owner[node], mate[back] = back, node
+            node = None if back == start else previous
     return owner
 
 
@@ -698,7 +724,9 @@ def _malformed(op: Operation) -> str:
     if op.ok:
         if op.conflicts:
             return "a successful result lists conflicts"
-        if op.op in LOCKS and (type(op.token) is not int or not isinstance(op.deadline, (int, float))):
+        if op.op in LOCKS and (
+            type(op.token) is not int or not isinstance(op.deadline, (int, float))
+        ):
             return "a successful lock without an int token and a deadline"
         return ""
     conflicts = op.conflicts
@@ -707,7 +735,7 @@ def _malformed(op: Operation) -> str:
         return "a refusal whose reason is not its first conflict's"
     order = {seat_id: k for k, seat_id in enumerate(op.seat_ids)}
     if any(s not in order for s in seats) or [order[s] for s in seats] != sorted(
-        set(order[s] for s in seats)
+        {order[s] for s in seats}
     ):
         return "conflicts not on the call's seats, once each, in the caller's order"
     for c in conflicts:

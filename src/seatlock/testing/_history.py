@@ -15,6 +15,7 @@ from ..seat import SeatStatus
 LOCKS = frozenset({Op.LOCK, Op.LOCK_BULK})
 BOOKS = frozenset({Op.BOOK, Op.BOOK_BULK})
 CANCELS = frozenset({Op.CANCEL, Op.CANCEL_BULK})
+_BULK = frozenset({Op.LOCK_BULK, Op.BOOK_BULK, Op.CANCEL_BULK})
 
 _NOTHING_CHANGED = (NotPerformedError, TypeError, ValueError)
 """Exceptions after which the operation surely did not happen (SPEC §5); any other
@@ -71,9 +72,6 @@ class Operation:
             for c in self.conflicts
         )
         return f"{head} -> refused: {found}"
-
-
-_BULK = frozenset({Op.LOCK_BULK, Op.BOOK_BULK, Op.CANCEL_BULK})
 
 
 class History:
@@ -187,7 +185,9 @@ class RecordingManager:
 
     def lock_seat(self, seat_id: SeatId, user_id: UserId) -> Result:
         """``SeatManager.lock_seat``, logged."""
-        return self._run(Op.LOCK, (seat_id,), user_id, lambda: self.manager.lock_seat(seat_id, user_id))
+        return self._run(
+            Op.LOCK, (seat_id,), user_id, lambda: self.manager.lock_seat(seat_id, user_id)
+        )
 
     def lock_seats_bulk(self, seat_ids: Sequence[SeatId], user_id: UserId) -> Result:
         """``SeatManager.lock_seats_bulk``, logged."""
@@ -197,7 +197,9 @@ class RecordingManager:
 
     def book_a_seat(self, seat_id: SeatId, user_id: UserId) -> Result:
         """``SeatManager.book_a_seat``, logged."""
-        return self._run(Op.BOOK, (seat_id,), user_id, lambda: self.manager.book_a_seat(seat_id, user_id))
+        return self._run(
+            Op.BOOK, (seat_id,), user_id, lambda: self.manager.book_a_seat(seat_id, user_id)
+        )
 
     def book_seats_bulk(self, seat_ids: Sequence[SeatId], user_id: UserId) -> Result:
         """``SeatManager.book_seats_bulk``, logged."""

@@ -1,35 +1,67 @@
 -- Shared prelude of every seatlock script (the store prepends it to each one).
--- KEYS: 1 seats (hash), 2 order (list), 3 due (sorted set), 4 meta (hash); one event,
--- one hash slot. ARGV[1]: the time: '' the server's clock, '+<s>' the server's clock
--- plus s seconds, '=<t>' the time t (the last two are testing aids); the operation's
--- own arguments follow.
--- A seat's value: 'F' free, 'B' .. holder booked, 'L' .. deadline .. ':' .. token .. ':'
--- .. holder locked (expired once deadline <= now). Ids and holders are encoded ('i:1');
--- times are server seconds (doubles, written exactly).
-local SEATS, ORDER, DUE, META = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+-- KEYS: 1 seats (hash), 2 order (list), 3 due (sorted set): one event, one hash slot.
+-- ARGV[1]: the time: '' the server's clock, '+<s>' the server's clock plus s seconds,
+-- '=<t>' the time t (the last two are testing aids); the operation's own arguments follow.
+-- The seats hash maps each seat to 'F' (free), 'B' .. holder (booked) or
+-- 'L' .. deadline .. ':' .. token .. ':' .. holder (locked; expired once deadline <= now)
+-- and holds the event's meta fields: '#layout', '#clock' (the time of the event's last
+-- write), '#tokens' (the last hold token given) and '#booked' (how many seats are
+-- booked). Ids are encoded ('i:1', 's:x'), so no seat is named like a meta field; times
+-- are server seconds (doubles, written exactly).
+local SEATS, ORDER, DUE = KEYS[1], KEYS[2], KEYS[3]
 local VERSION = '{LAYOUT}' -- the key layout these scripts read and write
 -- Reason codes, as seatlock.stores.codec.REASON_CODES.
 local UNKNOWN, IS_BOOKED, HELD_BY_OTHER, HELD_BY_YOU, NOT_LOCKED = 1, 2, 3, 4, 5
 local B, L = string.byte('B'), string.byte('L')
 local CHUNK = 1000 -- ids per command: unpack() has a limit
-
-local LAYOUT, LAST_TIME, TOKENS, BOOKED =
-  unpack(redis.call('HMGET', META, 'layout', 'clock', 'tokens', 'booked'))
-if LAYOUT and LAYOUT ~= VERSION then
-  error({err = 'SEATLOCK_LAYOUT ' .. LAYOUT})
-end
-LAST_TIME = tonumber(LAST_TIME)
-TOKENS = tonumber(TOKENS) or 0
-BOOKED = tonumber(BOOKED) or 0
+local LAST_TIME, TOKENS, BOOKED, META_FIELDS -- the meta fields, as read() found them
 
 -- A number as exact text (Lua's default conversion keeps only 14 digits).
 local function num(x)
   return string.format('%.17g', x)
 end
 
+-- Values of the seats list[first..last] (false where there is no such seat).
+local function hmget(list, first, last)
+  local out = {}
+  for i = first, last, CHUNK do
+    local got = redis.call('HMGET', SEATS, unpack(list, i, math.min(i + CHUNK - 1, last)))
+    for j = 1, #got do
+      out[#out + 1] = got[j]
+    end
+  end
+  return out
+end
+
+-- Every script reads first: the meta fields (refusing another layout) with the values of
+-- the seats list[first..last], in one HMGET (more only past CHUNK seats).
+local function read(list, first, last)
+  local split = math.min(first + CHUNK - 1, last)
+  local got = redis.call('HMGET', SEATS, '#layout', '#clock', '#tokens', '#booked',
+    unpack(list, first, split))
+  if got[1] and got[1] ~= VERSION then
+    error({err = 'SEATLOCK_LAYOUT ' .. got[1]})
+  end
+  LAST_TIME, TOKENS, BOOKED = tonumber(got[2]), tonumber(got[3]) or 0, tonumber(got[4]) or 0
+  META_FIELDS = 0
+  for j = 1, 4 do
+    if got[j] then
+      META_FIELDS = META_FIELDS + 1
+    end
+  end
+  local out = {}
+  for j = 5, #got do
+    out[#out + 1] = got[j]
+  end
+  for _, v in ipairs(hmget(list, split + 1, last)) do
+    out[#out + 1] = v
+  end
+  return out
+end
+
 -- The event's time now (see ARGV[1]), but never before the time of the event's last
 -- write (a clock may step back; a failover may land on a server whose clock is behind),
--- so an event's time only moves forward.
+-- so an event's time only moves forward. Call read() first.
 local function clock()
   local t
   if string.byte(ARGV[1]) == 61 then -- '='
@@ -44,10 +76,9 @@ local function clock()
   return t
 end
 
--- Records now as the time of the event's last write, with more meta fields (name,
--- value, ...): every write calls it once.
-local function written_at(now, ...)
-  redis.call('HSET', META, 'clock', num(now), ...)
+-- The meta fields every write sets: '#clock' = now, then the given ones (name, value, ...).
+local function stamp(now, ...)
+  return {'#clock', num(now), ...}
 end
 
 -- A locked seat's deadline, token and holder.
@@ -105,23 +136,13 @@ local function release_conflict(v, user, now)
   return NOT_LOCKED
 end
 
--- Values of the seats list[first..last] (false where there is no such seat).
-local function hmget(list, first, last)
-  local out = {}
-  for i = first, last, CHUNK do
-    local got = redis.call('HMGET', SEATS, unpack(list, i, math.min(i + CHUNK - 1, last)))
-    for j = 1, #got do
-      out[#out + 1] = got[j]
-    end
-  end
-  return out
-end
-
 -- Runs cmd key items... for the ids list[first..last], at most CHUNK ids a command;
--- item(id) gives the arguments for one id (default: the id).
-local function each_chunk(cmd, key, list, first, last, item)
+-- item(id) gives the arguments for one id (default: the id); the first command also
+-- gets the arguments in the table head (if any) before its items.
+local function each_chunk(cmd, key, list, first, last, item, head)
   for i = first, last, CHUNK do
-    local args = {}
+    local args = head or {}
+    head = nil
     for j = i, math.min(i + CHUNK - 1, last) do
       if item then
         local a, b = item(list[j])
@@ -135,11 +156,10 @@ local function each_chunk(cmd, key, list, first, last, item)
   end
 end
 
--- Checks list[first..last] with check(value, user, now); returns the conflicts as a
--- reply {1, position, code, holder or false, ...} (positions from 0), or nil.
-local function conflicts(list, first, last, check, user, now)
-  local values = hmget(list, first, last)
-  local reply = {1}
+-- Checks seats' values with check(value, user, now); returns the conflicts as a reply
+-- {position, code, holder or false, ...} (positions from 0), or nil.
+local function conflicts(values, check, user, now)
+  local reply = {}
   for i = 1, #values do
     local code, holder = check(values[i], user, now)
     if code then
@@ -148,7 +168,7 @@ local function conflicts(list, first, last, check, user, now)
       reply[#reply + 1] = holder or false
     end
   end
-  if #reply > 1 then
+  if #reply > 0 then
     return reply
   end
   return nil

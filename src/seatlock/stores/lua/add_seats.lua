@@ -7,7 +7,7 @@ for i = 2, #ARGV, 2 do
   seats[#seats + 1] = ARGV[i]
   twins[#twins + 1] = ARGV[i + 1]
 end
-local have = hmget(seats, 1, #seats)
+local have = read(seats, 1, #seats)
 local new, new_twins, at = {}, {}, {}
 for i = 1, #seats do
   if not have[i] then
@@ -26,7 +26,7 @@ end
 if #reply > 1 then
   return reply
 end
+redis.call('HSET', SEATS, '#layout', VERSION)
 each_chunk('HSET', SEATS, new, 1, #new, function(seat) return seat, 'F' end)
 each_chunk('RPUSH', ORDER, new, 1, #new)
-redis.call('HSETNX', META, 'layout', VERSION)
 return {0}

@@ -1,13 +1,14 @@
 -- Book every seat of ARGV[3..], each held live by the user ARGV[2], or none.
--- Reply: {0} or {1, position, code, holder or false, ...}.
+-- Reply: '', or the conflicts {position, code, holder or false, ...}.
 local user = ARGV[2]
+local values = read(ARGV, 3, #ARGV)
 local now = clock()
-local found = conflicts(ARGV, 3, #ARGV, release_conflict, user, now)
+local found = conflicts(values, release_conflict, user, now)
 if found then
   return found
 end
-written_at(now, 'booked', num(BOOKED + #ARGV - 2))
-local value = 'B' .. user
-each_chunk('HSET', SEATS, ARGV, 3, #ARGV, function(seat) return seat, value end)
+local booked = 'B' .. user
+each_chunk('HSET', SEATS, ARGV, 3, #ARGV, function(seat) return seat, booked end,
+  stamp(now, '#booked', num(BOOKED + #values)))
 each_chunk('ZREM', DUE, ARGV, 3, #ARGV)
-return {0}
+return ''

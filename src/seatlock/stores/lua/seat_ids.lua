@@ -3,10 +3,11 @@
 local ids = redis.call('LRANGE', ORDER, 0, -1)
 local want = ARGV[2]
 if want == '' then
+  read(ids, 1, 0)
   return ids
 end
+local values = read(ids, 1, #ids)
 local now = clock()
-local values = hmget(ids, 1, #ids)
 local out = {}
 for i = 1, #ids do
   if state_of(values[i], now) == want then
