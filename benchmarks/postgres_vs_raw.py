@@ -126,8 +126,8 @@ def measure(url: str, ops: int, repeat: int) -> list[Row]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=URL, help="PostgreSQL URL (default: %(default)s)")
-    parser.add_argument("--ops", type=int, default=1000, help="lock calls per client per run")
-    parser.add_argument("--repeat", type=int, default=5, help="runs of each, best kept")
+    parser.add_argument("--ops", type=int, default=500, help="lock calls per client per run")
+    parser.add_argument("--repeat", type=int, default=9, help="runs of each, best kept")
     args = parser.parse_args()
     rows = measure(args.url, args.ops, args.repeat)
     print(report(rows))

@@ -82,14 +82,26 @@ def event(connect: Connect) -> Iterator[str]:
             conn.execute(f"DELETE FROM seatlock.{table} WHERE event = %s", (name.encode(),))
 
 
-def store_in(schema: str, **options: Any) -> PostgresStore:
-    return PostgresStore(POSTGRES_URL, schema=schema, **options)
+OpenStore = Callable[..., PostgresStore]
+
+
+@pytest.fixture
+def store_in(schema: str) -> Iterator[OpenStore]:
+    """Opens stores (options as ``PostgresStore`` takes them) on this test's schema."""
+    stores: list[PostgresStore] = []
+
+    def open_(**options: Any) -> PostgresStore:
+        stores.append(PostgresStore(POSTGRES_URL, schema=schema, **options))
+        return stores[-1]
+
+    yield open_
+    for store in stores:
+        store.close()
 
 
 # -- opening ---------------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("connect")
 @pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
 def test_both_schemes_open_the_store(scheme: str, event: str) -> None:
     url = POSTGRES_URL.replace("postgresql://", f"{scheme}://", 1)
@@ -135,8 +147,10 @@ def test_importing_seatlock_imports_no_driver() -> None:
 # -- the schema ------------------------------------------------------------------------
 
 
-def test_first_use_creates_the_versioned_schema(schema: str, connect: Connect) -> None:
-    with SeatManager(["a", 1], store=store_in(schema), event="e") as manager:
+def test_first_use_creates_the_versioned_schema(
+    store_in: OpenStore, schema: str, connect: Connect
+) -> None:
+    with SeatManager(["a", 1], store=store_in(), event="e") as manager:
         assert manager.lock_seat(1, "ann")
     conn = connect()
     assert conn.execute(f"SELECT version FROM {schema}.version").fetchall() == [(SCHEMA_VERSION,)]
@@ -149,8 +163,8 @@ def test_first_use_creates_the_versioned_schema(schema: str, connect: Connect) -
     assert stored.fetchall() == [(b"s:a", 0, None), (b"i:1", 1, b"s:ann")]
 
 
-def test_stores_racing_to_create_the_schema_all_succeed(schema: str) -> None:
-    stores = [store_in(schema) for _ in range(6)]
+def test_stores_racing_to_create_the_schema_all_succeed(store_in: OpenStore) -> None:
+    stores = [store_in() for _ in range(6)]
     barrier = threading.Barrier(len(stores))
     errors: list[BaseException] = []
 
@@ -166,24 +180,23 @@ def test_stores_racing_to_create_the_schema_all_succeed(schema: str) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    for store in stores:
-        store.close()
     assert not errors, errors
-    with SeatManager([], store=store_in(schema), event="e") as manager:
+    with SeatManager([], store=store_in(), event="e") as manager:
         assert manager.seat_ids() == list(range(10))
 
 
-def test_another_schema_version_is_refused(schema: str, connect: Connect) -> None:
-    store_in(schema).freeze_time()
+def test_another_schema_version_is_refused(
+    store_in: OpenStore, schema: str, connect: Connect
+) -> None:
+    store_in().freeze_time()
     connect().execute(f"UPDATE {schema}.version SET version = 99")
-    store = store_in(schema)
+    store = store_in()
     with pytest.raises(SeatlockError, match=r"schema version 99.*knows version 1"):
         SeatManager([1], store=store)
-    store.close()
 
 
-def test_events_in_one_schema_are_separate(schema: str) -> None:
-    store = store_in(schema)
+def test_events_in_one_schema_are_separate(store_in: OpenStore) -> None:
+    store = store_in()
     with (
         SeatManager([1], store=store, event="a") as a,
         SeatManager([1], store=store, event="b") as b,
@@ -191,7 +204,6 @@ def test_events_in_one_schema_are_separate(schema: str) -> None:
         assert a.lock_seat(1, "ann")
         assert b.lock_seat(1, "bob")
         assert a.seat_status(1).holder == "ann"
-    store.close()
 
 
 def add_one_seat(
@@ -206,8 +218,8 @@ def add_one_seat(
         out.append("refused")
 
 
-def test_calls_adding_twins_at_once_never_both_succeed(schema: str) -> None:
-    store = store_in(schema, max_size=2)
+def test_calls_adding_twins_at_once_never_both_succeed(store_in: OpenStore) -> None:
+    store = store_in(max_size=2)
     for round_ in range(10):
         event, start = f"e{round_}", threading.Barrier(2)
         outcomes: list[str] = []
@@ -222,16 +234,15 @@ def test_calls_adding_twins_at_once_never_both_succeed(schema: str) -> None:
         assert sorted(outcomes) == ["added", "refused"]
         with SeatManager([], store=store, event=event) as manager:
             assert len(manager.seat_ids()) == 1
-    store.close()
 
 
 # -- one round trip --------------------------------------------------------------------
 
 
-def test_every_operation_is_one_round_trip(schema: str) -> None:
+def test_every_operation_is_one_round_trip(store_in: OpenStore) -> None:
     from psycopg import pq
 
-    store = store_in(schema, min_size=1, max_size=1)
+    store = store_in(min_size=1, max_size=1)
     manager = SeatManager(range(40), lock_timeout=30, store=store, event="e")
     calls: dict[str, Callable[[int], object]] = {
         "lock_seat": lambda i: manager.lock_seat(i, "ann"),
@@ -267,14 +278,13 @@ def test_every_operation_is_one_round_trip(schema: str) -> None:
         assert kinds.count("FSync") + kinds.count("FQuery") == 1, (name, kinds)
         assert kinds.count("BReadyForQuery") == 1, (name, kinds)
     manager.close()
-    store.close()
 
 
 # -- cleanup ---------------------------------------------------------------------------
 
 
-def test_cleanup_releases_in_batches_and_counts_exactly(schema: str) -> None:
-    store = store_in(schema)
+def test_cleanup_releases_in_batches_and_counts_exactly(store_in: OpenStore) -> None:
+    store = store_in()
     n = 2 * CLEANUP_BATCH + 7
     with SeatManager(range(n + 3), lock_timeout=5, store=store, event="e") as manager:
         store.freeze_time()
@@ -286,11 +296,12 @@ def test_cleanup_releases_in_batches_and_counts_exactly(schema: str) -> None:
         assert manager.cleanup_expired_locks() == n
         assert manager.cleanup_expired_locks() == 0
         assert manager.counts()[SeatState.LOCKED] == 3
-    store.close()
 
 
-def test_cleanup_skips_a_row_another_call_holds(schema: str, connect: Connect) -> None:
-    store = store_in(schema)
+def test_cleanup_skips_a_row_another_call_holds(
+    store_in: OpenStore, schema: str, connect: Connect
+) -> None:
+    store = store_in()
     with SeatManager(range(5), lock_timeout=5, store=store, event="e") as manager:
         store.freeze_time()
         assert manager.lock_seats_bulk([0, 1, 2, 3], "ann")
@@ -300,11 +311,12 @@ def test_cleanup_skips_a_row_another_call_holds(schema: str, connect: Connect) -
             blocker.execute(f"SELECT 1 FROM {schema}.seats WHERE seat = %s FOR UPDATE", (b"i:2",))
             assert manager.cleanup_expired_locks() == 3  # did not wait for seat 2
         assert manager.cleanup_expired_locks() == 1
-    store.close()
 
 
-def test_cleanup_reads_the_expired_locks_by_index(schema: str, connect: Connect) -> None:
-    store = store_in(schema)
+def test_cleanup_reads_the_expired_locks_by_index(
+    store_in: OpenStore, schema: str, connect: Connect
+) -> None:
+    store = store_in()
     with SeatManager(range(20_000), lock_timeout=5, store=store, event="e") as manager:
         store.freeze_time()
         assert manager.lock_seats_bulk(list(range(10)), "ann")
@@ -332,7 +344,6 @@ def test_cleanup_reads_the_expired_locks_by_index(schema: str, connect: Connect)
     assert batch
     assert "seats_due" in batch[-1], batch[-1]
     assert "Seq Scan" not in batch[-1], batch[-1]
-    store.close()
 
 
 # -- faults ----------------------------------------------------------------------------
@@ -352,8 +363,10 @@ def hold_row(conn: psycopg.Connection[Any], schema: str, seat: bytes) -> None:
     conn.execute(f"SELECT 1 FROM {schema}.seats WHERE seat = %s FOR UPDATE", (seat,))
 
 
-def test_a_statement_timeout_surely_did_nothing(schema: str, connect: Connect) -> None:
-    store = store_in(schema, statement_timeout=0.2)
+def test_a_statement_timeout_surely_did_nothing(
+    store_in: OpenStore, schema: str, connect: Connect
+) -> None:
+    store = store_in(statement_timeout=0.2)
     with SeatManager([1, 2], store=store, event="e") as manager:
         blocker = connect()
         hold_row(blocker, schema, b"i:2")
@@ -362,7 +375,6 @@ def test_a_statement_timeout_surely_did_nothing(schema: str, connect: Connect) -
         blocker.execute("ROLLBACK")
         assert manager.counts()[SeatState.AVAILABLE] == 2
         assert manager.lock_seats_bulk([1, 2], "ann")
-    store.close()
 
 
 def backend_of(store: PostgresStore) -> int:
@@ -386,9 +398,9 @@ def wait_until_blocked(conn: psycopg.Connection[Any], pid: int) -> None:
 
 @pytest.mark.parametrize("bulk", [False, True])
 def test_a_backend_killed_mid_call_is_a_clear_error_and_nothing_half_done(
-    bulk: bool, schema: str, connect: Connect
+    store_in: OpenStore, bulk: bool, schema: str, connect: Connect
 ) -> None:
-    store = store_in(schema, min_size=1, max_size=1)
+    store = store_in(min_size=1, max_size=1)
     with SeatManager([1, 2, 3], store=store, event="e") as manager:
         pid = backend_of(store)
         blocker, killer = connect(), connect()
@@ -422,26 +434,23 @@ def test_a_backend_killed_mid_call_is_a_clear_error_and_nothing_half_done(
         }
         assert manager.lock_seats_bulk([1, 2, 3], "ann")
         assert backend_of(store) != pid
-    store.close()
 
 
 def test_a_connection_the_server_closed_while_idle_is_replaced(
-    schema: str, connect: Connect
+    store_in: OpenStore, connect: Connect
 ) -> None:
-    store = store_in(schema, min_size=1, max_size=1)
+    store = store_in(min_size=1, max_size=1)
     with SeatManager([1], store=store, event="e") as manager:
         pid = backend_of(store)
         connect().execute("SELECT pg_terminate_backend(%s)", (pid,))
         time.sleep(0.2)
         assert manager.lock_seat(1, "ann")  # nothing was sent on the dead connection
         assert backend_of(store) != pid
-    store.close()
 
 
 # -- processes -------------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("connect")
 def test_processes_racing_never_double_book(event: str) -> None:
     history = race(POSTGRES_URL, event)
     assert any(c.op == "book" and c.ok for c in history)
@@ -449,12 +458,10 @@ def test_processes_racing_never_double_book(event: str) -> None:
     assert check_bookings(POSTGRES_URL, event, history, seats=12) > 0
 
 
-@pytest.mark.usefixtures("connect")
 def test_sigkill_mid_bulk_leaves_no_partial_group(event: str) -> None:
     assert kill_mid_bulk(POSTGRES_URL, event) > 0
 
 
-@pytest.mark.usefixtures("connect")
 def test_state_outlives_the_store_object(event: str) -> None:
     with SeatManager(range(3), store=POSTGRES_URL, event=event) as first:
         assert first.lock_seats_bulk([0, 1], "ann")

@@ -200,9 +200,8 @@ class PostgresStore(Store):
                 conn = pool.getconn()
                 try:
                     if not _closed_while_idle(conn):  # else the pool replaces it: try another
-                        rows: list[tuple[Any, ...]] = conn.execute(
-                            query, params, binary=True
-                        ).fetchall()
+                        cursor = conn.execute(query, params, binary=True)  # less to parse
+                        rows: list[tuple[Any, ...]] = cursor.fetchall()
                         return rows
                 finally:
                     pool.putconn(conn)

@@ -33,12 +33,11 @@ local function hmget(list, first, last)
   return out
 end
 
--- Every script reads first: the meta fields (refusing another layout) with the values of
--- the seats list[first..last], in one HMGET (more only past CHUNK seats).
-local function read(list, first, last)
-  local split = math.min(first + CHUNK - 1, last)
-  local got = redis.call('HMGET', SEATS, '#layout', '#clock', '#tokens', '#booked',
-    unpack(list, first, split))
+-- Every script reads first: hmget_meta, read or read_one.
+-- HMGET of the meta fields and the given seats; keeps the meta fields (refusing another
+-- layout) and returns the reply, whose seat values start at index 5.
+local function hmget_meta(...)
+  local got = redis.call('HMGET', SEATS, '#layout', '#clock', '#tokens', '#booked', ...)
   if got[1] and got[1] ~= VERSION then
     error({err = 'SEATLOCK_LAYOUT ' .. got[1]})
   end
@@ -49,14 +48,29 @@ local function read(list, first, last)
       META_FIELDS = META_FIELDS + 1
     end
   end
+  return got
+end
+
+-- The values of the seats list[first..last], read with the meta fields in one HMGET
+-- (more only past CHUNK seats).
+local function read(list, first, last)
+  local split = math.min(first + CHUNK - 1, last)
+  local got = hmget_meta(unpack(list, first, split))
   local out = {}
   for j = 5, #got do
     out[#out + 1] = got[j]
   end
-  for _, v in ipairs(hmget(list, split + 1, last)) do
-    out[#out + 1] = v
+  if split < last then
+    for _, v in ipairs(hmget(list, split + 1, last)) do
+      out[#out + 1] = v
+    end
   end
   return out
+end
+
+-- The value of one seat (false if there is no such seat), read with the meta fields.
+local function read_one(seat)
+  return hmget_meta(seat)[5]
 end
 
 -- The event's time now (see ARGV[1]), but never before the time of the event's last
@@ -76,9 +90,9 @@ local function clock()
   return t
 end
 
--- The meta fields every write sets: '#clock' = now, then the given ones (name, value, ...).
-local function stamp(now, ...)
-  return {'#clock', num(now), ...}
+-- The meta field every write sets (name, value): '#clock', the time of the write.
+local function stamp(now)
+  return '#clock', num(now)
 end
 
 -- A locked seat's deadline, token and holder.

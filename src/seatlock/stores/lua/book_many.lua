@@ -9,6 +9,6 @@ if found then
 end
 local booked = 'B' .. user
 each_chunk('HSET', SEATS, ARGV, 3, #ARGV, function(seat) return seat, booked end,
-  stamp(now, '#booked', num(BOOKED + #values)))
+  {'#booked', num(BOOKED + #values), stamp(now)})
 each_chunk('ZREM', DUE, ARGV, 3, #ARGV)
 return ''

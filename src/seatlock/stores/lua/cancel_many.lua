@@ -7,6 +7,7 @@ local found = conflicts(values, release_conflict, user, now)
 if found then
   return found
 end
-each_chunk('HSET', SEATS, ARGV, 3, #ARGV, function(seat) return seat, 'F' end, stamp(now))
+each_chunk('HSET', SEATS, ARGV, 3, #ARGV, function(seat) return seat, 'F' end,
+  {stamp(now)})
 each_chunk('ZREM', DUE, ARGV, 3, #ARGV)
 return ''

@@ -1,7 +1,7 @@
 -- Lock one seat. ARGV[2]: user; ARGV[3]: lock timeout (seconds); ARGV[4]: seat.
 -- Reply: 'deadline token', or the conflict {0, code, holder or false}.
 local user, seat = ARGV[2], ARGV[4]
-local value = read(ARGV, 4, 4)[1]
+local value = read_one(seat)
 local now = clock()
 local code, holder = lock_conflict(value, user, now)
 if code then
@@ -10,6 +10,6 @@ end
 local token = num(TOKENS + 1)
 local deadline = num(now + tonumber(ARGV[3]))
 local lock = 'L' .. deadline .. ':' .. token .. ':' .. user
-redis.call('HSET', SEATS, seat, lock, unpack(stamp(now, '#tokens', token)))
+redis.call('HSET', SEATS, seat, lock, '#tokens', token, stamp(now))
 redis.call('ZADD', DUE, deadline, seat)
 return deadline .. ' ' .. token

@@ -12,6 +12,6 @@ local token = num(TOKENS + 1)
 local deadline = num(now + tonumber(ARGV[3]))
 local lock = 'L' .. deadline .. ':' .. token .. ':' .. user
 each_chunk('HSET', SEATS, ARGV, 4, #ARGV, function(seat) return seat, lock end,
-  stamp(now, '#tokens', token))
+  {'#tokens', token, stamp(now)})
 each_chunk('ZADD', DUE, ARGV, 4, #ARGV, function(seat) return deadline, seat end)
 return deadline .. ' ' .. token

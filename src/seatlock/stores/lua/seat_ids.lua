@@ -3,7 +3,7 @@
 local ids = redis.call('LRANGE', ORDER, 0, -1)
 local want = ARGV[2]
 if want == '' then
-  read(ids, 1, 0)
+  hmget_meta()
   return ids
 end
 local values = read(ids, 1, #ids)

@@ -1,7 +1,7 @@
 -- One seat's status. ARGV[2]: seat.
 -- Reply: nil (no such seat), {'F'}, {'B', holder} or
 -- {'L', holder, deadline, time left (seconds), token}.
-local value = read(ARGV, 2, 2)[1]
+local value = read_one(ARGV[2])
 if not value then
   return false
 end
