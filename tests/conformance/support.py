@@ -27,9 +27,6 @@ DEFAULT: Any = object()
 class Venue(ABC):
     """One event on one store for one test; closes its managers at teardown."""
 
-    seats_show_state: bool = False
-    """True when ``Seat`` objects handed to a manager show its state (memory store, §3)."""
-
     url: str | None = None
     """A URL other processes can open this store by (its real clock, not the venue's);
     ``None`` when the store is private to this process."""
@@ -80,8 +77,6 @@ class FakeClock:
 
 class ClockVenue(Venue):
     """A store that takes ``clock=``: one store object and one fake clock per test."""
-
-    seats_show_state = True
 
     def __init__(self, event: str, store: Store) -> None:
         super().__init__(event)

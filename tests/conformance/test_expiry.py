@@ -72,8 +72,7 @@ def test_expired_lock_is_no_lock_for_every_operation(
     assert manager.seat_ids(SeatState.LOCKED) == []
     assert manager.seat_ids("AVAILABLE") == [1, 2, 3]
     assert manager.counts() == {SeatState.AVAILABLE: 3, SeatState.LOCKED: 0, SeatState.BOOKED: 0}
-    if venue.seats_show_state:
-        assert all(s.is_available() and not s.is_locked() for s in seats)
+    assert all(s.is_available() and not s.is_locked() for s in seats)
 
     result = getattr(manager, method)(*args)
     assert result == message
@@ -103,14 +102,11 @@ def test_old_holder_cannot_use_a_lock_taken_over(venue: Venue) -> None:
     )
     assert manager.book_a_seat(1, "bob")
     assert manager.seat_status(1).holder == "bob"
-    if venue.seats_show_state:
-        assert seats[0].is_booked()
-        assert seats[1].is_available()
+    assert seats[0].is_booked()
+    assert seats[1].is_available()
 
 
 def test_seat_objects_show_the_state_expiry_applied(venue: Venue) -> None:
-    if not venue.seats_show_state:
-        pytest.skip("only the memory store's Seat objects show state (SPEC §3)")
     seats = [Seat(1), Seat("b")]
     outsider = Seat(1)
     manager = venue.manager(seats, lock_timeout=3)
