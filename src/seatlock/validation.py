@@ -97,6 +97,14 @@ def text_twin(seat_id: SeatId) -> SeatId | None:
     return number if str(number) == text else None
 
 
+def twin_error(seat_id: SeatId) -> ValueError:
+    """The error for adding ``seat_id`` to an event that holds its text twin."""
+    return ValueError(
+        f"seat {seat_id!r} has the same text as the event's seat {text_twin(seat_id)!r}; "
+        "one event cannot hold both"
+    )
+
+
 def check_timeout(lock_timeout: object) -> float | int:
     """Return ``lock_timeout``: finite seconds > 0, an ``int`` or ``float`` (not ``bool``)."""
     if isinstance(lock_timeout, bool) or not isinstance(lock_timeout, (int, float)):

@@ -32,7 +32,7 @@ from ..results import (
 )
 from ..rules import lock_conflict, release_conflict
 from ..seat import SeatState, SeatStatus
-from ..validation import check_seat_id, check_user_id, text_twin
+from ..validation import check_seat_id, check_user_id, text_twin, twin_error
 from .base import Clock, EventStore, Store
 
 # Enum members as module constants: a global is several times faster to read than
@@ -110,10 +110,7 @@ class MemoryEventStore(EventStore):
             for seat_id in new:
                 twin = text_twin(seat_id)
                 if twin is not None and twin in state:
-                    raise ValueError(
-                        f"seat {seat_id!r} has the same text as the event's seat {twin!r}; "
-                        "one event cannot hold both"
-                    )
+                    raise twin_error(seat_id)
             for seat_id in new:
                 state[seat_id] = _FREE
             self._event.compact_at = _COMPACT_AT + 2 * len(state)

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import NotPerformedError, OutcomeUnknownError, SeatlockError
 from ..results import Op, Result, SeatId, UserId
 from ..seat import SeatState, SeatStatus
+from ..validation import twin_error
 from .base import Clock, EventStore, Store
 from .codec import decode_id, encode_id, reply_result, twin_key
 
@@ -337,11 +338,7 @@ class PostgresEventStore(EventStore):
             (self._event, [_id(s) for s in seat_ids], [k.encode() for k in twins]),
         )
         if found is not None:
-            theirs = _text(found)
-            raise ValueError(
-                f"seat {twins[theirs]!r} has the same text as the event's seat "
-                f"{decode_id(theirs)!r}; one event cannot hold both"
-            )
+            raise twin_error(twins[_text(found)])
 
     def lock(self, seat_id: SeatId, user_id: UserId) -> Result:
         return self._apply_one(Op.LOCK, seat_id, user_id)

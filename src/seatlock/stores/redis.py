@@ -64,7 +64,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ..errors import NotPerformedError, OutcomeUnknownError, SeatlockError
 from ..results import Op, Result, SeatId, UserId
 from ..seat import SeatState, SeatStatus
-from ..validation import text_twin
+from ..validation import twin_error
 from .base import Clock, EventStore, Store
 from .codec import decode_id, encode_id, reply_result, twin_key
 
@@ -332,12 +332,7 @@ class RedisEventStore(EventStore):
             args += (encode_id(seat_id), twin_key(seat_id) or "")
         reply = self._run("add_seats", *args)
         if reply[0]:
-            seat_id = new[reply[1]]
-            twin = text_twin(seat_id)
-            raise ValueError(
-                f"seat {seat_id!r} has the same text as the event's seat {twin!r}; "
-                "one event cannot hold both"
-            )
+            raise twin_error(new[reply[1]])
 
     def lock(self, seat_id: SeatId, user_id: UserId) -> Result:
         reply = self._run("lock", encode_id(user_id), self._timeout, encode_id(seat_id))

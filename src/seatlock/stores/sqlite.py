@@ -46,6 +46,7 @@ from ..errors import NotPerformedError, OutcomeUnknownError, SeatlockError
 from ..results import Op, Reason, Result, SeatId, UserId, bulk_failure
 from ..rules import lock_conflict, release_conflict
 from ..seat import SeatState, SeatStatus
+from ..validation import twin_error
 from .base import Clock, EventStore, Store
 from .codec import decode_id, encode_id, twin_key
 
@@ -219,10 +220,7 @@ class SQLiteEventStore(EventStore):
                 (self._event, json.dumps(list(twins))),
             ).fetchone()
             if clash is not None:
-                raise ValueError(
-                    f"seat {twins[clash[0]]!r} has the same text as the event's seat "
-                    f"{decode_id(clash[0])!r}; one event cannot hold both"
-                )
+                raise twin_error(twins[clash[0]])
             db.execute(
                 """INSERT INTO seatlock_seats (event, seat, ord)
                    SELECT ?1, value, key + (SELECT COALESCE(MAX(ord), 0) + 1
