@@ -22,7 +22,6 @@ schemas, dropped at the end.
 
 from __future__ import annotations
 
-import argparse
 import os
 import uuid
 
@@ -31,17 +30,8 @@ import psycopg
 from seatlock.stores.codec import encode_id
 from seatlock.stores.postgres import PostgresStore
 
-from .vs_raw import (
-    CLIENTS,
-    GROUPS,
-    LOCK_TIMEOUT,
-    Client,
-    Row,
-    report,
-    seatlock_clients,
-    timed,
-    write_results,
-)
+from . import vs_raw
+from .vs_raw import CLIENTS, LOCK_TIMEOUT, Client, Row, seatlock_clients
 
 URL = os.environ.get("SEATLOCK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 STORE_SCHEMA = "seatlock_bench"
@@ -100,47 +90,35 @@ def measure(url: str, ops: int, repeat: int) -> list[Row]:
     drop_schemas(url, create_raw=True)
     stores = {n: PostgresStore(url, schema=STORE_SCHEMA, min_size=n, max_size=n) for n in CLIENTS}
     connections = [psycopg.connect(url, autocommit=True) for _ in range(max(CLIENTS))]
-    rows = []
+
+    def ours(event: str, seats: int, clients: int) -> list[Client]:
+        return seatlock_clients(stores[clients], event, seats, clients)
+
+    def theirs(event: str, seats: int, clients: int) -> list[Client]:
+        return raw_clients(connections[:clients], seats)
+
     try:
-        for workload, size in GROUPS.items():
-            for clients in CLIENTS:
-                seats = clients * ops * size
-                best = {"seatlock": 0.0, "raw": 0.0}
-                for _ in range(repeat):
-                    event = f"bench-{uuid.uuid4().hex}"
-                    ours = seatlock_clients(stores[clients], event, seats, clients)
-                    best["seatlock"] = max(best["seatlock"], timed(ours, size, ops))
-                    theirs = raw_clients(connections[:clients], seats)
-                    best["raw"] = max(best["raw"], timed(theirs, size, ops))
-                rows.append(Row(workload, clients, best["seatlock"], best["raw"]))
-                print(f"  {workload}, {clients} client(s): done", flush=True)
+        return vs_raw.measure(ops, repeat, ours, theirs)
     finally:
         for conn in connections:
             conn.close()
         for store in stores.values():
             store.close()
         drop_schemas(url, create_raw=False)
-    return rows
+
+
+def about(url: str) -> dict[str, str]:
+    """The driver's and the server's versions."""
+    with psycopg.connect(url) as conn:
+        server = conn.execute("SHOW server_version").fetchone()
+    return {
+        "psycopg": psycopg.__version__,
+        "server": f"PostgreSQL {server[0] if server else '?'}",
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default=URL, help="PostgreSQL URL (default: %(default)s)")
-    parser.add_argument("--ops", type=int, default=500, help="lock calls per client per run")
-    parser.add_argument("--repeat", type=int, default=9, help="runs of each, best kept")
-    args = parser.parse_args()
-    rows = measure(args.url, args.ops, args.repeat)
-    print(report(rows))
-    with psycopg.connect(args.url) as conn:
-        server = conn.execute("SHOW server_version").fetchone()
-    write_results(
-        "postgres_vs_raw",
-        rows,
-        psycopg=psycopg.__version__,
-        server=f"PostgreSQL {server[0] if server else '?'}",
-        ops_per_client=args.ops,
-        repeat=args.repeat,
-    )
+    vs_raw.main("postgres_vs_raw", __doc__, "PostgreSQL", (URL, 500, 9), measure, about)
 
 
 if __name__ == "__main__":

@@ -20,25 +20,15 @@ writes ``benchmarks/results/redis_vs_raw.json``. It deletes every key it creates
 
 from __future__ import annotations
 
-import argparse
 import os
-import uuid
 
 import redis
 
 from seatlock.stores.codec import encode_id
 from seatlock.stores.redis import CONNECT_TIMEOUT, SOCKET_TIMEOUT, RedisStore, event_keys
 
-from .vs_raw import (
-    CLIENTS,
-    GROUPS,
-    Client,
-    Row,
-    report,
-    seatlock_clients,
-    timed,
-    write_results,
-)
+from . import vs_raw
+from .vs_raw import Client, Row, seatlock_clients
 
 URL = os.environ.get("SEATLOCK_TEST_REDIS", "redis://127.0.0.1:6379/0")
 RAW_LOCK = "return redis.call('HSET', KEYS[1], unpack(ARGV))"
@@ -69,48 +59,33 @@ def measure(url: str, ops: int, repeat: int) -> list[Row]:
     )
     sha = raw.script_load(RAW_LOCK)
     made: list[str] = []
-    rows = []
+
+    def ours(event: str, seats: int, clients: int) -> list[Client]:
+        made.extend(event_keys(event))
+        return seatlock_clients(store, event, seats, clients)
+
+    def theirs(event: str, seats: int, clients: int) -> list[Client]:
+        made.append(f"seatlock-bench-raw:{event}")
+        return raw_clients(raw, sha, made[-1], clients)
+
     try:
-        for workload, size in GROUPS.items():
-            for clients in CLIENTS:
-                seats = clients * ops * size
-                best = {"seatlock": 0.0, "raw": 0.0}
-                for _ in range(repeat):
-                    event = f"bench-{uuid.uuid4().hex}"
-                    made += event_keys(event)
-                    ours = seatlock_clients(store, event, seats, clients)
-                    best["seatlock"] = max(best["seatlock"], timed(ours, size, ops))
-                    made.append(f"seatlock-bench-raw:{event}")
-                    theirs = raw_clients(raw, sha, made[-1], clients)
-                    best["raw"] = max(best["raw"], timed(theirs, size, ops))
-                rows.append(Row(workload, clients, best["seatlock"], best["raw"]))
-                print(f"  {workload}, {clients} client(s): done", flush=True)
+        return vs_raw.measure(ops, repeat, ours, theirs)
     finally:
         for key in made:
             raw.delete(key)
         raw.close()
         store.close()
-    return rows
+
+
+def about(url: str) -> dict[str, str]:
+    """The driver's and the server's versions."""
+    with redis.Redis.from_url(url, decode_responses=True) as client:
+        server = client.info("server")["redis_version"]
+    return {"redis_py": redis.__version__, "server": f"Redis {server}"}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default=URL, help="Redis URL (default: %(default)s)")
-    parser.add_argument("--ops", type=int, default=2000, help="lock calls per client per run")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each, best kept")
-    args = parser.parse_args()
-    rows = measure(args.url, args.ops, args.repeat)
-    print(report(rows))
-    with redis.Redis.from_url(args.url, decode_responses=True) as client:
-        server = client.info("server")["redis_version"]
-    write_results(
-        "redis_vs_raw",
-        rows,
-        redis_py=redis.__version__,
-        server=f"Redis {server}",
-        ops_per_client=args.ops,
-        repeat=args.repeat,
-    )
+    vs_raw.main("redis_vs_raw", __doc__, "Redis", (URL, 2000, 3), measure, about)
 
 
 if __name__ == "__main__":

@@ -1,23 +1,28 @@
-"""What the store-versus-raw benchmarks share: timing clients, the table, the JSON file.
+"""What the store-versus-raw benchmarks share: the runs, timing clients, the table, the
+JSON file and the command line.
 
 A client is a callable that locks each group of seats it is given, one call per group;
-:func:`timed` runs several at once (threads) and gives successful locks per second.
+:func:`timed` runs several at once (threads) and gives successful locks per second;
+:func:`measure` times seatlock's clients and the raw ones, interleaved, for every workload.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime
+import functools
 import json
 import os
 import platform
-import threading
-import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from seatlock import SeatManager, Store
+
+from .workloads import run_together
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET = 0.7
@@ -28,6 +33,8 @@ GROUPS = {"single-seat lock": 1, "4-seat bulk lock": 4}
 
 Client = Callable[[list[list[int]]], None]
 """Locks each group of seats in turn (one call per group)."""
+Clients = Callable[[str, int, int], list[Client]]
+"""Makes clients for a run: given a new event's name, its seats (all free) and how many."""
 LOCK_TIMEOUT = 600.0
 """Seconds: no lock expires during a run."""
 
@@ -78,29 +85,27 @@ def timed(clients: list[Client], size: int, ops: int) -> float:
         ]
         for c in range(len(clients))
     ]
-    barrier = threading.Barrier(len(clients) + 1)
-    errors: list[BaseException] = []
-
-    def worker(client: Client, groups: list[list[int]]) -> None:
-        barrier.wait()
-        try:
-            client(groups)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [
-        threading.Thread(target=worker, args=(c, w)) for c, w in zip(clients, work, strict=True)
-    ]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    start = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - start
-    if errors:
-        raise errors[0]
+    elapsed = run_together([functools.partial(c, w) for c, w in zip(clients, work, strict=True)])
     return len(clients) * ops / elapsed
+
+
+def measure(ops: int, repeat: int, ours: Clients, theirs: Clients) -> list[Row]:
+    """Every workload, seatlock (``ours``) and raw (``theirs``) interleaved, best of
+    ``repeat`` each; each run on a new event."""
+    rows = []
+    for workload, size in GROUPS.items():
+        for clients in CLIENTS:
+            seats = clients * ops * size
+            best = {"seatlock": 0.0, "raw": 0.0}
+            for _ in range(repeat):
+                event = f"bench-{uuid.uuid4().hex}"
+                best["seatlock"] = max(
+                    best["seatlock"], timed(ours(event, seats, clients), size, ops)
+                )
+                best["raw"] = max(best["raw"], timed(theirs(event, seats, clients), size, ops))
+            rows.append(Row(workload, clients, best["seatlock"], best["raw"]))
+            print(f"  {workload}, {clients} client(s): done", flush=True)
+    return rows
 
 
 def report(rows: list[Row]) -> str:
@@ -141,3 +146,27 @@ def write_results(name: str, rows: list[Row], **about: Any) -> Path:
     }
     path.write_text(json.dumps(document, indent=2) + "\n")
     return path
+
+
+def main(
+    name: str,
+    doc: str,
+    server: str,
+    defaults: tuple[str, int, int],
+    run: Callable[[str, int, int], list[Row]],
+    about: Callable[[str], dict[str, Any]],
+) -> None:
+    """The command line of the benchmark ``name`` (its module's ``doc``) against
+    ``server``: ``--url``, ``--ops`` and ``--repeat`` (their ``defaults``) go to ``run``;
+    it prints the table and writes ``results/<name>.json`` with ``about(url)`` (driver
+    and server versions).
+    """
+    url, ops, repeat = defaults
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--url", default=url, help=f"{server} URL (default: %(default)s)")
+    parser.add_argument("--ops", type=int, default=ops, help="lock calls per client per run")
+    parser.add_argument("--repeat", type=int, default=repeat, help="runs of each, best kept")
+    args = parser.parse_args()
+    rows = run(args.url, args.ops, args.repeat)
+    print(report(rows))
+    write_results(name, rows, **about(args.url), ops_per_client=args.ops, repeat=args.repeat)

@@ -2,7 +2,8 @@
 
 :class:`RedisServer` runs one ``redis-server`` process on a free port in its own folder;
 :func:`start_cluster` builds a Redis Cluster of such servers with ``redis-cli --cluster
-create``. The shared server of :data:`tests.services.REDIS_URL` is never touched here.
+create``. The shared server of :data:`tests.services.REDIS_URL` is never touched here;
+:func:`open_redis` opens a Redis store of either kind by URL.
 """
 
 from __future__ import annotations
@@ -13,8 +14,23 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from seatlock.stores import open_store
 
 from .services import free_port, unavailable
+
+if TYPE_CHECKING:
+    from seatlock.stores.redis import RedisStore
+
+R = TypeVar("R", bound="RedisStore")
+
+
+def open_redis(url: str, kind: type[R]) -> R:
+    """The store at ``url``, checked to be a ``kind`` (``RedisStore`` or the cluster's)."""
+    store = open_store(url)
+    assert isinstance(store, kind)
+    return store
 
 
 def _command(port: int, *words: str) -> str | None:

@@ -12,13 +12,18 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from seatlock import Seat, SeatManager, SeatState, SeatStatus
 from seatlock.results import SeatId
 from seatlock.stores import Store
 
+from ..redis_servers import open_redis
 from ..services import POSTGRES_URL, REDIS_URL, unavailable
+
+if TYPE_CHECKING:
+    from seatlock.stores.postgres import PostgresStore
+    from seatlock.stores.redis import RedisStore
 
 DEFAULT: Any = object()
 """Passed as ``lock_timeout`` to leave it out, so the manager uses its own default."""
@@ -122,27 +127,25 @@ class SQLiteVenue(ClockVenue):
         self._folder.cleanup()
 
 
-class RedisVenue(Venue):
-    """A Redis store (``url``: one server or, ``redis+cluster://``, a cluster): one store
-    object per test, its clock frozen at the server's time and moved only by its
-    ``time_offset``; the event's keys are deleted at teardown."""
+S = TypeVar("S", "RedisStore", "PostgresStore")
+"""A server store whose clock a test freezes, then moves by its ``time_offset``."""
 
-    def __init__(self, event: str, url: str = REDIS_URL) -> None:
-        from seatlock import NotPerformedError
-        from seatlock.stores import open_store
-        from seatlock.stores.redis import RedisStore, event_keys
 
+class ServerClockVenue(Venue, Generic[S]):
+    """A server store: one store object per test, its clock frozen at the server's time
+    and moved only by its ``time_offset``. A subclass opens the store and passes it to
+    :meth:`_freeze`; it deletes the event's data at teardown."""
+
+    _store: S
+
+    def __init__(self, event: str) -> None:
         super().__init__(event)
-        self.url = url
-        self._keys = event_keys(event)
         self._mutex = threading.Lock()
-        try:
-            store = open_store(url)
-            assert isinstance(store, RedisStore)
-            self._store = store
-            self._start = store.freeze_time()
-        except NotPerformedError as exc:
-            unavailable(f"no Redis at {url}: {exc}")
+
+    def _freeze(self, store: S) -> None:
+        """Use ``store``, its clock frozen at the server's time now."""
+        self._store = store
+        self._start = store.freeze_time()
 
     def _open(self, seats: Iterable[Seat | SeatId], options: dict[str, Any]) -> SeatManager:
         return SeatManager(seats, store=self._store, event=self.event, **options)
@@ -154,13 +157,31 @@ class RedisVenue(Venue):
         with self._mutex:
             self._store.time_offset += seconds
 
+
+class RedisVenue(ServerClockVenue["RedisStore"]):
+    """A Redis store (``url``: one server or, ``redis+cluster://``, a cluster): one store
+    object per test, its clock frozen at the server's time and moved only by its
+    ``time_offset``; the event's keys are deleted at teardown."""
+
+    def __init__(self, event: str, url: str = REDIS_URL) -> None:
+        from seatlock import NotPerformedError
+        from seatlock.stores.redis import RedisStore, event_keys
+
+        super().__init__(event)
+        self.url = url
+        self._keys = event_keys(event)
+        try:
+            self._freeze(open_redis(url, RedisStore))
+        except NotPerformedError as exc:
+            unavailable(f"no Redis at {url}: {exc}")
+
     def close(self) -> None:
         super().close()
         self._store.client.delete(*self._keys)
         self._store.close()
 
 
-class PostgresVenue(Venue):
+class PostgresVenue(ServerClockVenue["PostgresStore"]):
     """The PostgreSQL store at ``POSTGRES_URL`` (its default schema): one store object per
     test, its clock frozen at the server's time and moved only by its ``time_offset``; the
     event's rows are deleted at teardown."""
@@ -172,23 +193,11 @@ class PostgresVenue(Venue):
         from seatlock.stores.postgres import PostgresStore
 
         super().__init__(event)
-        self._mutex = threading.Lock()
         try:
             # Idle connections close soon: a test's venues stay open until it ends.
-            self._store = PostgresStore(POSTGRES_URL, max_idle=0.2)
-            self._start = self._store.freeze_time()
+            self._freeze(PostgresStore(POSTGRES_URL, max_idle=0.2))
         except (ImportError, NotPerformedError) as exc:
             unavailable(f"no PostgreSQL at {POSTGRES_URL}: {exc}")
-
-    def _open(self, seats: Iterable[Seat | SeatId], options: dict[str, Any]) -> SeatManager:
-        return SeatManager(seats, store=self._store, event=self.event, **options)
-
-    def now(self) -> float:
-        return self._start + self._store.time_offset
-
-    def advance(self, seconds: float) -> None:
-        with self._mutex:
-            self._store.time_offset += seconds
 
     def close(self) -> None:
         import psycopg

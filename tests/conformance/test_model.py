@@ -88,27 +88,21 @@ class Model:
             self.seats[seat_id] = ModelSeat()
         return True
 
-    def lock_conflict(self, seat_id: Id, user: Id, now: float) -> Conflict | None:
+    def conflict(self, seat_id: Id, user: Id, now: float, lock: bool) -> Conflict | None:
+        """Why ``user`` may not lock (``lock``), or book or cancel, ``seat_id`` now, if so."""
         seat = self.seats.get(seat_id)
         if seat is None:
             return Conflict(seat_id, Reason.UNKNOWN_SEAT)
         live = seat.live(now)
         if live is BOOKED:
             return Conflict(seat_id, Reason.ALREADY_BOOKED)
-        if live is LOCKED:
-            mine = seat.holder == user
-            return Conflict(
-                seat_id, Reason.HELD_BY_YOU if mine else Reason.HELD_BY_OTHER, seat.holder
-            )
-        return None
-
-    def release_conflict(self, seat_id: Id, user: Id, now: float) -> Conflict | None:
-        seat = self.seats.get(seat_id)
-        if seat is None:
-            return Conflict(seat_id, Reason.UNKNOWN_SEAT)
-        live = seat.live(now)
-        if live is BOOKED:
-            return Conflict(seat_id, Reason.ALREADY_BOOKED)
+        if lock:
+            if live is LOCKED:
+                mine = seat.holder == user
+                return Conflict(
+                    seat_id, Reason.HELD_BY_YOU if mine else Reason.HELD_BY_OTHER, seat.holder
+                )
+            return None
         if live is AVAILABLE:
             return Conflict(seat_id, Reason.NOT_LOCKED)
         if seat.holder != user:
@@ -142,6 +136,32 @@ def release_message(conflict: Conflict, cancel: bool) -> str:
     if reason is Reason.ALREADY_BOOKED and cancel:
         return f"Seat {seat_id} is already booked and cannot be cancelled"
     return f"Seat {seat_id} is not locked"
+
+
+def bulk_rule(name: str, lock: bool, cancel: bool) -> Callable[..., None]:
+    """The rule ``name``: one bulk lock, or one bulk book (``cancel``: cancel) of a list
+    or tuple of seats chosen by ``EngineMachine.bulk``."""
+
+    def step(
+        self: EngineMachine,
+        m: int,
+        order: list[Id],
+        size: int,
+        focus: bool,
+        user: Any,
+        kind: type[Sequence[Id]],
+    ) -> None:
+        ids, who = self.bulk(order, size, focus, lock, user)
+        seats = kind(ids)  # type: ignore[call-arg]
+        if lock:
+            self._lock(m, seats, who, True, str(seats))
+        else:
+            self._release(m, seats, who, cancel, str(seats))
+
+    step.__name__, step.__qualname__ = name, f"EngineMachine.{name}"  # Hypothesis shows it
+    return rule(m=managers, order=orders, size=sizes, focus=focus, user=users, kind=containers)(
+        step
+    )
 
 
 class EngineMachine(RuleBasedStateMachine):
@@ -196,7 +216,7 @@ class EngineMachine(RuleBasedStateMachine):
 
     def _lock(self, m: int, ids: Sequence[Id], user: Id, bulk: bool, label: str) -> None:
         manager, model, now = self.managers[m], self.model, self.venue.now()
-        conflicts = tuple(c for s in ids if (c := model.lock_conflict(s, user, now)) is not None)
+        conflicts = tuple(c for s in ids if (c := model.conflict(s, user, now, True)) is not None)
         result = manager.lock_seats_bulk(ids, user) if bulk else manager.lock_seat(ids[0], user)
         if conflicts:
             model.meet(ids, now)
@@ -216,7 +236,7 @@ class EngineMachine(RuleBasedStateMachine):
 
     def _release(self, m: int, ids: Sequence[Id], user: Id, cancel: bool, label: Any) -> None:
         manager, model, now = self.managers[m], self.model, self.venue.now()
-        conflicts = tuple(c for s in ids if (c := model.release_conflict(s, user, now)) is not None)
+        conflicts = tuple(c for s in ids if (c := model.conflict(s, user, now, False)) is not None)
         if label is None:
             result = (manager.cancel_lock if cancel else manager.book_a_seat)(ids[0], user)
         else:
@@ -244,37 +264,19 @@ class EngineMachine(RuleBasedStateMachine):
     def lock(self, m: int, seat_id: Id, user: Any) -> None:
         self._lock(m, [seat_id], self.user(user, [seat_id]), False, "")
 
-    @rule(m=managers, order=orders, size=sizes, focus=focus, user=users, kind=containers)
-    def lock_bulk(
-        self, m: int, order: list[Id], size: int, focus: bool, user: Any, kind: type[Sequence[Id]]
-    ) -> None:
-        ids, who = self.bulk(order, size, focus, True, user)
-        seats = kind(ids)  # type: ignore[call-arg]
-        self._lock(m, seats, who, True, str(seats))
+    lock_bulk = bulk_rule("lock_bulk", lock=True, cancel=False)
 
     @rule(m=managers, seat_id=seat_ids, user=users)
     def book(self, m: int, seat_id: Id, user: Any) -> None:
         self._release(m, [seat_id], self.user(user, [seat_id]), False, None)
 
-    @rule(m=managers, order=orders, size=sizes, focus=focus, user=users, kind=containers)
-    def book_bulk(
-        self, m: int, order: list[Id], size: int, focus: bool, user: Any, kind: type[Sequence[Id]]
-    ) -> None:
-        ids, who = self.bulk(order, size, focus, False, user)
-        seats = kind(ids)  # type: ignore[call-arg]
-        self._release(m, seats, who, False, str(seats))
+    book_bulk = bulk_rule("book_bulk", lock=False, cancel=False)
 
     @rule(m=managers, seat_id=seat_ids, user=users)
     def cancel(self, m: int, seat_id: Id, user: Any) -> None:
         self._release(m, [seat_id], self.user(user, [seat_id]), True, None)
 
-    @rule(m=managers, order=orders, size=sizes, focus=focus, user=users, kind=containers)
-    def cancel_bulk(
-        self, m: int, order: list[Id], size: int, focus: bool, user: Any, kind: type[Sequence[Id]]
-    ) -> None:
-        ids, who = self.bulk(order, size, focus, False, user)
-        seats = kind(ids)  # type: ignore[call-arg]
-        self._release(m, seats, who, True, str(seats))
+    cancel_bulk = bulk_rule("cancel_bulk", lock=False, cancel=True)
 
     @rule(seconds=st.sampled_from([0.25, 0.5, 1, 2, 5]))
     def advance(self, seconds: float) -> None:

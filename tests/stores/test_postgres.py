@@ -8,7 +8,8 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -283,11 +284,18 @@ def test_every_operation_is_one_round_trip(store_in: OpenStore) -> None:
 # -- cleanup ---------------------------------------------------------------------------
 
 
+@contextmanager
+def frozen_manager(store: PostgresStore, seats: Iterable[int]) -> Iterator[SeatManager]:
+    """A manager of ``seats`` with 5 s locks on the event "e", the store's time frozen."""
+    with SeatManager(seats, lock_timeout=5, store=store, event="e") as manager:
+        store.freeze_time()
+        yield manager
+
+
 def test_cleanup_releases_in_batches_and_counts_exactly(store_in: OpenStore) -> None:
     store = store_in()
     n = 2 * CLEANUP_BATCH + 7
-    with SeatManager(range(n + 3), lock_timeout=5, store=store, event="e") as manager:
-        store.freeze_time()
+    with frozen_manager(store, range(n + 3)) as manager:
         for start in range(0, n, 500):
             assert manager.lock_seats_bulk(list(range(start, min(start + 500, n))), "ann")
         store.time_offset += 3
@@ -302,8 +310,7 @@ def test_cleanup_skips_a_row_another_call_holds(
     store_in: OpenStore, schema: str, connect: Connect
 ) -> None:
     store = store_in()
-    with SeatManager(range(5), lock_timeout=5, store=store, event="e") as manager:
-        store.freeze_time()
+    with frozen_manager(store, range(5)) as manager:
         assert manager.lock_seats_bulk([0, 1, 2, 3], "ann")
         store.time_offset += 5
         blocker = connect()
@@ -317,8 +324,7 @@ def test_cleanup_reads_the_expired_locks_by_index(
     store_in: OpenStore, schema: str, connect: Connect
 ) -> None:
     store = store_in()
-    with SeatManager(range(20_000), lock_timeout=5, store=store, event="e") as manager:
-        store.freeze_time()
+    with frozen_manager(store, range(20_000)) as manager:
         assert manager.lock_seats_bulk(list(range(10)), "ann")
     conn = connect()
     conn.execute(f"ANALYZE {schema}.seats")

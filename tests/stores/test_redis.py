@@ -28,11 +28,10 @@ from seatlock import (
     SeatState,
     UnknownSeatError,
 )
-from seatlock.stores import open_store
 from seatlock.stores.codec import REASON_CODES
 from seatlock.stores.redis import CLEANUP_BATCH, LAYOUT, RedisStore, event_keys
 
-from ..redis_servers import RedisServer
+from ..redis_servers import RedisServer, open_redis
 from ..services import REDIS_URL, unavailable
 from .processes import check_bookings, kill_mid_bulk, race
 
@@ -52,8 +51,7 @@ def drop(store: RedisStore, *events: str) -> None:
 
 def drop_at(url: str, event: str) -> None:
     """Delete the keys of ``event`` in the store at ``url``."""
-    store = open_store(url)
-    assert isinstance(store, RedisStore)
+    store = open_redis(url, RedisStore)
     drop(store, event)
     store.close()
 
@@ -79,8 +77,7 @@ def url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def store(url: str) -> Iterator[RedisStore]:
     """A store on ``url``."""
-    opened = open_store(url)
-    assert isinstance(opened, RedisStore)
+    opened = open_redis(url, RedisStore)
     yield opened
     opened.close()
 

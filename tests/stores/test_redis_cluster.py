@@ -15,11 +15,10 @@ from typing import Any
 import pytest
 
 from seatlock import NotPerformedError, SeatManager, SeatState
-from seatlock.stores import open_store
 from seatlock.stores.redis import event_keys
 from seatlock.stores.redis_cluster import RedisClusterStore
 
-from ..redis_servers import start_cluster
+from ..redis_servers import open_redis, start_cluster
 from ..services import free_port
 
 
@@ -34,8 +33,7 @@ def cluster_client(store: RedisClusterStore) -> Any:
 
 @pytest.fixture
 def store(redis_cluster_url: str) -> Iterator[RedisClusterStore]:
-    opened = open_store(redis_cluster_url)
-    assert isinstance(opened, RedisClusterStore)
+    opened = open_redis(redis_cluster_url, RedisClusterStore)
     yield opened
     opened.close()
 

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import NotPerformedError
 from ..manager import SeatManager
@@ -121,10 +122,9 @@ class History:
         clock = self._store_clock
         before = clock() if clock is not None else 0.0
         start = time.monotonic()
-        try:
-            result = call()
-        except Exception as exc:
-            end = time.monotonic()
+
+        def log(end: float, **outcome: Any) -> None:
+            """Log the call, returned (or raised) at ``end`` with ``outcome``."""
             self._add(
                 Operation(
                     op,
@@ -133,27 +133,26 @@ class History:
                     lock_timeout,
                     start,
                     end,
-                    error=f"{type(exc).__name__}: {exc}",
-                    unknown=not isinstance(exc, _NOTHING_CHANGED),
+                    **outcome,
                     store_window=None if clock is None else (before, clock()),
                 )
             )
-            raise
-        end = time.monotonic()
-        self._add(
-            Operation(
-                op,
-                tuple(seat_ids),
-                user_id,
-                lock_timeout,
-                start,
-                end,
-                result.reason,
-                result.conflicts,
-                result.token,
-                result.deadline,
-                store_window=None if clock is None else (before, clock()),
+
+        try:
+            result = call()
+        except Exception as exc:
+            log(
+                time.monotonic(),
+                error=f"{type(exc).__name__}: {exc}",
+                unknown=not isinstance(exc, _NOTHING_CHANGED),
             )
+            raise
+        log(
+            time.monotonic(),
+            reason=result.reason,
+            conflicts=result.conflicts,
+            token=result.token,
+            deadline=result.deadline,
         )
         return result
 
@@ -183,44 +182,45 @@ class RecordingManager:
         ids = tuple(seat_ids) if isinstance(seat_ids, Sequence) else ()
         return self.history.run(op, ids, user_id, self.manager.lock_timeout, call)
 
+    def _one(
+        self, op: Op, call: Callable[[SeatId, UserId], Result], seat_id: SeatId, user_id: UserId
+    ) -> Result:
+        """Log ``call`` on one seat, the manager's method for ``op``."""
+        return self._run(op, (seat_id,), user_id, lambda: call(seat_id, user_id))
+
+    def _bulk(
+        self,
+        op: Op,
+        call: Callable[[Sequence[SeatId], UserId], Result],
+        seat_ids: Sequence[SeatId],
+        user_id: UserId,
+    ) -> Result:
+        """Log ``call`` on several seats, the manager's bulk method for ``op``."""
+        return self._run(op, seat_ids, user_id, lambda: call(seat_ids, user_id))
+
     def lock_seat(self, seat_id: SeatId, user_id: UserId) -> Result:
         """``SeatManager.lock_seat``, logged."""
-        return self._run(
-            Op.LOCK, (seat_id,), user_id, lambda: self.manager.lock_seat(seat_id, user_id)
-        )
+        return self._one(Op.LOCK, self.manager.lock_seat, seat_id, user_id)
 
     def lock_seats_bulk(self, seat_ids: Sequence[SeatId], user_id: UserId) -> Result:
         """``SeatManager.lock_seats_bulk``, logged."""
-        return self._run(
-            Op.LOCK_BULK, seat_ids, user_id, lambda: self.manager.lock_seats_bulk(seat_ids, user_id)
-        )
+        return self._bulk(Op.LOCK_BULK, self.manager.lock_seats_bulk, seat_ids, user_id)
 
     def book_a_seat(self, seat_id: SeatId, user_id: UserId) -> Result:
         """``SeatManager.book_a_seat``, logged."""
-        return self._run(
-            Op.BOOK, (seat_id,), user_id, lambda: self.manager.book_a_seat(seat_id, user_id)
-        )
+        return self._one(Op.BOOK, self.manager.book_a_seat, seat_id, user_id)
 
     def book_seats_bulk(self, seat_ids: Sequence[SeatId], user_id: UserId) -> Result:
         """``SeatManager.book_seats_bulk``, logged."""
-        return self._run(
-            Op.BOOK_BULK, seat_ids, user_id, lambda: self.manager.book_seats_bulk(seat_ids, user_id)
-        )
+        return self._bulk(Op.BOOK_BULK, self.manager.book_seats_bulk, seat_ids, user_id)
 
     def cancel_lock(self, seat_id: SeatId, user_id: UserId) -> Result:
         """``SeatManager.cancel_lock``, logged."""
-        return self._run(
-            Op.CANCEL, (seat_id,), user_id, lambda: self.manager.cancel_lock(seat_id, user_id)
-        )
+        return self._one(Op.CANCEL, self.manager.cancel_lock, seat_id, user_id)
 
     def cancel_locks_bulk(self, seat_ids: Sequence[SeatId], user_id: UserId) -> Result:
         """``SeatManager.cancel_locks_bulk``, logged."""
-        return self._run(
-            Op.CANCEL_BULK,
-            seat_ids,
-            user_id,
-            lambda: self.manager.cancel_locks_bulk(seat_ids, user_id),
-        )
+        return self._bulk(Op.CANCEL_BULK, self.manager.cancel_locks_bulk, seat_ids, user_id)
 
     def cleanup_expired_locks(self) -> int:
         """``SeatManager.cleanup_expired_locks``, its count logged."""
