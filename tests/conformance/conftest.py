@@ -23,6 +23,10 @@ VENUES: dict[str, Callable[[str], Venue]] = {
 }
 """Store name → what opens a venue (one event) on it."""
 
+SHARED = [name for name in VENUES if name != "memory"]
+"""The stores other processes can open too: for ``parametrize("open_venue", SHARED,
+indirect=True)``."""
+
 
 @pytest.fixture(params=list(VENUES))
 def open_venue(request: pytest.FixtureRequest) -> Iterator[Callable[[], Venue]]:

@@ -16,6 +16,7 @@ import pytest
 from seatlock.results import SeatId
 from seatlock.testing import History, Verdict, check, final_state, run_clients, soak_round
 
+from .conftest import SHARED
 from .support import Venue
 
 SCALE = float(os.environ.get("SEATLOCK_TORTURE_SCALE", "1"))
@@ -74,12 +75,12 @@ def test_threads_torture(open_venue: Callable[[], Venue]) -> None:
     assert done["released"] > 0, done
 
 
+@pytest.mark.parametrize("open_venue", SHARED, indirect=True)
 def test_processes_torture(open_venue: Callable[[], Venue]) -> None:
     verdicts = []
     for round_ in range(max(1, round(SCALE))):
         venue = open_venue()
-        if venue.url is None:
-            pytest.skip("this store is private to one process")
+        assert venue.url is not None, "a shared store's venue names its URL"
         verdict = soak_round(
             venue.url,
             venue.event,
