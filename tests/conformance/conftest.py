@@ -27,6 +27,9 @@ SHARED = [name for name in VENUES if name != "memory"]
 """The stores other processes can open too: for ``parametrize("open_venue", SHARED,
 indirect=True)``."""
 
+SERVER_TIME = [name for name in SHARED if name != "sqlite"]
+"""The stores that take time from their server, not from the caller."""
+
 
 @pytest.fixture(params=list(VENUES))
 def open_venue(request: pytest.FixtureRequest) -> Iterator[Callable[[], Venue]]:

@@ -20,7 +20,8 @@ Layout (schema version :data:`SCHEMA_VERSION`, created on first use)::
     seatlock_meta(key PRIMARY KEY, value)          -- 'schema_version'
     seatlock_events(event PRIMARY KEY, token)      -- last hold token given in the event
     seatlock_seats(event, seat, ord, state, holder, deadline, token,
-                   PRIMARY KEY (event, seat))      -- seat/holder: codec.encode_id text;
+                   PRIMARY KEY (event, seat))      -- event, seat, holder: UTF-8 bytes
+                                                   -- of the name, codec.encode_id text;
                                                    -- state 0 free, 1 locked, 2 booked
     INDEX seatlock_seats_due (event, deadline) WHERE state = 1   -- cleanup is O(expired)
     INDEX seatlock_seats_ord (event, ord)                        -- seats in the order added
@@ -31,7 +32,6 @@ free; a new lock overwrites it, cleanup frees the rest.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -59,21 +59,20 @@ _SYNCHRONOUS = ("full", "normal")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS seatlock_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS seatlock_events (
-    event TEXT PRIMARY KEY, token INTEGER NOT NULL DEFAULT 0);
+    event BLOB PRIMARY KEY, token INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS seatlock_seats (
-    event TEXT NOT NULL, seat TEXT NOT NULL, ord INTEGER NOT NULL,
-    state INTEGER NOT NULL DEFAULT 0, holder TEXT, deadline REAL, token INTEGER,
+    event BLOB NOT NULL, seat BLOB NOT NULL, ord INTEGER NOT NULL,
+    state INTEGER NOT NULL DEFAULT 0, holder BLOB, deadline REAL, token INTEGER,
     PRIMARY KEY (event, seat)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS seatlock_seats_due ON seatlock_seats (event, deadline)
     WHERE state = 1;
 CREATE INDEX IF NOT EXISTS seatlock_seats_ord ON seatlock_seats (event, ord)
 """
-_ROWS = """SELECT seat, state, holder, deadline FROM seatlock_seats
-    WHERE event = ? AND seat IN (SELECT value FROM json_each(?))"""
-_IN_KEYS = "WHERE event = ? AND seat IN (SELECT value FROM json_each(?))"
-_SET_LOCKED = "UPDATE seatlock_seats SET state = 1, holder = ?, deadline = ?, token = ? "
-_SET_BOOKED = "UPDATE seatlock_seats SET state = 2, deadline = NULL, token = NULL "
-_SET_FREE = "UPDATE seatlock_seats SET state = 0, holder = NULL, deadline = NULL, token = NULL "
+_CHUNK = 500
+"""Seats named per statement (SQLite limits a statement's parameters)."""
+_SET_LOCKED = "state = 1, holder = ?, deadline = ?, token = ?"
+_SET_BOOKED = "state = 2, deadline = NULL, token = NULL"
+_SET_FREE = "state = 0, holder = NULL, deadline = NULL, token = NULL"
 _LIVE_STATE = "CASE WHEN state = 1 AND deadline <= ? THEN 0 ELSE state END"
 
 
@@ -138,7 +137,7 @@ class SQLiteStore(Store):
     def open_event(self, event: str, lock_timeout: float, clock: Clock | None) -> EventStore:
         """The seats of ``event``; deadlines from ``clock`` (default ``time.time``)."""
         with self.transaction() as db:
-            db.execute("INSERT OR IGNORE INTO seatlock_events (event) VALUES (?)", (event,))
+            db.execute("INSERT OR IGNORE INTO seatlock_events (event) VALUES (?)", (_blob(event),))
         return SQLiteEventStore(self, event, lock_timeout, clock or time.time)
 
     def _connection(self) -> sqlite3.Connection:
@@ -208,39 +207,57 @@ class SQLiteEventStore(EventStore):
     def __init__(self, store: SQLiteStore, event: str, lock_timeout: float, clock: Clock) -> None:
         self.lock_timeout = lock_timeout
         self._store = store
-        self._event = event
+        self._event = _blob(event)
         self._clock = clock
 
-    def add_seats(self, seat_ids: list[SeatId]) -> None:
-        keys = [encode_id(s) for s in seat_ids]
-        twins = {k: s for s in seat_ids if (k := twin_key(s)) is not None}
-        with self._store.transaction() as db:
-            clash = db.execute(
-                f"SELECT seat FROM seatlock_seats {_IN_KEYS} LIMIT 1",
-                (self._event, json.dumps(list(twins))),
-            ).fetchone()
-            if clash is not None:
-                raise twin_error(twins[clash[0]])
+    def _select(
+        self, db: sqlite3.Connection, columns: str, keys: list[bytes]
+    ) -> Iterator[tuple[Any, ...]]:
+        """The rows of the seats ``keys`` (those that exist), a chunk of keys at a time."""
+        for i in range(0, len(keys), _CHUNK):
+            chunk = keys[i : i + _CHUNK]
+            yield from db.execute(
+                f"SELECT {columns} FROM seatlock_seats WHERE event = ? AND {_in(chunk)}",
+                (self._event, *chunk),
+            )
+
+    def _update(
+        self, db: sqlite3.Connection, assign: str, values: tuple[object, ...], keys: list[bytes]
+    ) -> None:
+        """``UPDATE … SET assign`` the seats ``keys``, a chunk of keys at a time."""
+        for i in range(0, len(keys), _CHUNK):
+            chunk = keys[i : i + _CHUNK]
             db.execute(
-                """INSERT INTO seatlock_seats (event, seat, ord)
-                   SELECT ?1, value, key + (SELECT COALESCE(MAX(ord), 0) + 1
-                                            FROM seatlock_seats WHERE event = ?1)
-                   FROM json_each(?2) WHERE true ON CONFLICT DO NOTHING""",
-                (self._event, json.dumps(keys)),
+                f"UPDATE seatlock_seats SET {assign} WHERE event = ? AND {_in(chunk)}",
+                (*values, self._event, *chunk),
+            )
+
+    def add_seats(self, seat_ids: list[SeatId]) -> None:
+        twins = {_blob(k): s for s in seat_ids if (k := twin_key(s)) is not None}
+        with self._store.transaction() as db:
+            for (clash,) in self._select(db, "seat", list(twins)):
+                raise twin_error(twins[clash])
+            (start,) = db.execute(
+                "SELECT COALESCE(MAX(ord), 0) + 1 FROM seatlock_seats WHERE event = ?",
+                (self._event,),
+            ).fetchone()
+            db.executemany(
+                "INSERT INTO seatlock_seats (event, seat, ord) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                [(self._event, _key(s), start + i) for i, s in enumerate(seat_ids)],
             )
 
     def _change(
         self, op: Op, seat_ids: tuple[SeatId, ...], user_id: UserId, label: object
     ) -> Result:
         """Check every seat for ``op``, then change all of them, in one transaction."""
-        keys = [encode_id(s) for s in seat_ids]
-        key_list = json.dumps(keys)
+        keys = [_key(s) for s in seat_ids]
         locking = op is Op.LOCK or op is Op.LOCK_BULK
         check = lock_conflict if locking else release_conflict
         deadline = token = None
         with self._store.transaction() as db:
             now = self._clock()
-            rows = {row[0]: row for row in db.execute(_ROWS, (self._event, key_list))}
+            rows = {row[0]: row for row in self._select(db, "seat, state, holder, deadline", keys)}
             conflicts = []
             for seat_id, key in zip(seat_ids, keys, strict=True):
                 row = rows.get(key)
@@ -251,7 +268,7 @@ class SQLiteEventStore(EventStore):
                         seat_id,
                         user_id,
                         _STATES[row[1]],
-                        None if row[2] is None else decode_id(row[2]),
+                        None if row[2] is None else _id(row[2]),
                         row[3],
                         now,
                     )
@@ -269,20 +286,11 @@ class SQLiteEventStore(EventStore):
                     "UPDATE seatlock_events SET token = token + 1 WHERE event = ? RETURNING token",
                     (self._event,),
                 ).fetchone()
-                db.execute(
-                    _SET_LOCKED + _IN_KEYS,
-                    (encode_id(user_id), deadline, token, self._event, key_list),
-                )
+                self._update(db, _SET_LOCKED, (_key(user_id), deadline, token), keys)
             elif op is Op.BOOK or op is Op.BOOK_BULK:
-                db.execute(
-                    _SET_BOOKED + _IN_KEYS,
-                    (self._event, key_list),
-                )
+                self._update(db, _SET_BOOKED, (), keys)
             else:
-                db.execute(
-                    _SET_FREE + _IN_KEYS,
-                    (self._event, key_list),
-                )
+                self._update(db, _SET_FREE, (), keys)
         subject = seat_ids[0] if label is None else seat_ids
         return Result(op, Reason.OK, subject, user_id, label, deadline, token)
 
@@ -309,8 +317,8 @@ class SQLiteEventStore(EventStore):
         while True:
             with self._store.transaction() as db:
                 batch = db.execute(
-                    _SET_FREE
-                    + """WHERE event = ?1 AND seat IN (
+                    f"UPDATE seatlock_seats SET {_SET_FREE} "
+                    """WHERE event = ?1 AND seat IN (
                            SELECT seat FROM seatlock_seats
                            WHERE event = ?1 AND state = 1 AND deadline <= ?2 LIMIT ?3)""",
                     (self._event, self._clock(), _CLEANUP_BATCH),
@@ -323,7 +331,7 @@ class SQLiteEventStore(EventStore):
         rows = self._store.read(
             "SELECT state, holder, deadline, token FROM seatlock_seats "
             "WHERE event = ? AND seat = ?",
-            (self._event, encode_id(seat_id)),
+            (self._event, _key(seat_id)),
         )
         if not rows:
             return None
@@ -331,9 +339,9 @@ class SQLiteEventStore(EventStore):
         code, holder, deadline, token = rows[0]
         state = _STATES[code]
         if state is SeatState.LOCKED and deadline > now:
-            return SeatStatus(seat_id, state, decode_id(holder), deadline, deadline - now, token)
+            return SeatStatus(seat_id, state, _id(holder), deadline, deadline - now, token)
         if state is SeatState.BOOKED:
-            return SeatStatus(seat_id, state, decode_id(holder))
+            return SeatStatus(seat_id, state, _id(holder))
         return SeatStatus(seat_id, SeatState.AVAILABLE)
 
     def seat_ids(self, state: SeatState | None = None) -> list[SeatId]:
@@ -345,7 +353,7 @@ class SQLiteEventStore(EventStore):
             f"SELECT seat FROM seatlock_seats WHERE event = ?{sql} ORDER BY ord",
             (self._event, *params),
         )
-        return [decode_id(row[0]) for row in rows]
+        return [_id(row[0]) for row in rows]
 
     def counts(self) -> dict[SeatState, int]:
         rows = self._store.read(
@@ -357,3 +365,24 @@ class SQLiteEventStore(EventStore):
         for code, count in rows:
             counts[_STATES[code]] = count
         return counts
+
+
+def _blob(text: str) -> bytes:
+    """How text is stored: UTF-8 bytes, lone surrogates kept, so any ``str`` round-trips
+    (SQLite's TEXT stops at a NUL and refuses surrogates)."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _key(value: SeatId | UserId) -> bytes:
+    """The stored key of a seat or user id."""
+    return _blob(encode_id(value))
+
+
+def _id(stored: bytes) -> SeatId:
+    """The id a stored key holds."""
+    return decode_id(stored.decode("utf-8", "surrogatepass"))
+
+
+def _in(keys: list[bytes]) -> str:
+    """``seat IN (?, …)`` for ``keys``."""
+    return f"seat IN ({', '.join('?' * len(keys))})"
