@@ -11,6 +11,8 @@ from .seat import Seat, SeatState, SeatStatus
 from .stores import open_store
 from .stores.base import Clock, EventStore, Store
 from .validation import (
+    INT_ID_LIMIT,
+    MAX_ID_LENGTH,
     check_clock,
     check_new_seat_ids,
     check_seat_id,
@@ -52,9 +54,12 @@ class SeatManager:
     ) -> None:
         lock_timeout = check_timeout(lock_timeout)
         clock = check_clock(clock)
-        if not isinstance(event, str) or not event:
-            raise (TypeError if not isinstance(event, str) else ValueError)(
-                f"event must be a non-empty str, not {event!r}"
+        if not isinstance(event, str):
+            raise TypeError(f"event must be a str, not {type(event).__name__}: {event!r}")
+        if not 0 < len(event) <= MAX_ID_LENGTH:
+            raise ValueError(
+                f"event must be a str of 1 to {MAX_ID_LENGTH} characters, not {event[:40]!r}"
+                f"{'…' if len(event) > 40 else ''} ({len(event)} characters)"
             )
         seat_list = _as_list(seats)
         ids = check_new_seat_ids(_seat_id(s) for s in seat_list)
@@ -92,9 +97,14 @@ class SeatManager:
 
     def lock_seat(self, seat_id: SeatId, user_id: UserId) -> Result:
         """Lock one available seat for ``user_id`` until now + ``lock_timeout``."""
-        if type(seat_id) is not int and type(seat_id) is not str:
+        if type(seat_id) is not str and (
+            type(seat_id) is not int or not -INT_ID_LIMIT < seat_id < INT_ID_LIMIT
+        ):
             seat_id = check_seat_id(seat_id)
-        if (type(user_id) is not str and type(user_id) is not int) or user_id == "":
+        if (
+            type(user_id) is not str
+            and (type(user_id) is not int or not -INT_ID_LIMIT < user_id < INT_ID_LIMIT)
+        ) or user_id == "":
             user_id = check_user_id(user_id)
         return self._seats.lock(seat_id, user_id)
 
@@ -106,9 +116,14 @@ class SeatManager:
 
     def book_a_seat(self, seat_id: SeatId, user_id: UserId) -> Result:
         """Book one seat that ``user_id`` holds by a live lock. Booking is final."""
-        if type(seat_id) is not int and type(seat_id) is not str:
+        if type(seat_id) is not str and (
+            type(seat_id) is not int or not -INT_ID_LIMIT < seat_id < INT_ID_LIMIT
+        ):
             seat_id = check_seat_id(seat_id)
-        if (type(user_id) is not str and type(user_id) is not int) or user_id == "":
+        if (
+            type(user_id) is not str
+            and (type(user_id) is not int or not -INT_ID_LIMIT < user_id < INT_ID_LIMIT)
+        ) or user_id == "":
             user_id = check_user_id(user_id)
         return self._seats.book(seat_id, user_id)
 

@@ -15,24 +15,35 @@ from .results import SeatId, UserId
 
 _NOT_SEQUENCES = (str, bytes, bytearray, memoryview)
 
+MAX_ID_LENGTH = 256
+"""The longest seat id an event can hold, in characters of its text (and the longest
+event name). Every store can key and index such ids."""
+INT_ID_LIMIT = 10**MAX_ID_LENGTH
+"""``int`` ids must lie strictly between ``-INT_ID_LIMIT`` and ``INT_ID_LIMIT``, in every
+call: longer ints are refused (Python will not even print the longest)."""
+
 
 def check_seat_id(seat_id: object) -> SeatId:
     """Return ``seat_id`` as a plain ``int`` or ``str``; ``TypeError`` for anything else."""
     kind = type(seat_id)
-    if kind is int or kind is str:
+    if kind is str:
         return seat_id  # type: ignore[return-value]
     if isinstance(seat_id, bool) or not isinstance(seat_id, (int, str)):
         raise TypeError(f"seat id must be an int or a str, not {kind.__name__}: {seat_id!r}")
-    return int(seat_id) if isinstance(seat_id, int) else str.__str__(seat_id)
+    if isinstance(seat_id, int):
+        return _check_int("seat", int(seat_id))
+    return str.__str__(seat_id)
 
 
 def check_user_id(user_id: object) -> UserId:
     """Return ``user_id`` as a plain ``int`` or non-empty ``str``."""
     kind = type(user_id)
-    if kind is not int and kind is not str:
+    if kind is not str:
         if isinstance(user_id, bool) or not isinstance(user_id, (int, str)):
             raise TypeError(f"user id must be an int or a str, not {kind.__name__}: {user_id!r}")
-        user_id = int(user_id) if isinstance(user_id, int) else str.__str__(user_id)
+        if isinstance(user_id, int):
+            return _check_int("user", int(user_id))
+        user_id = str.__str__(user_id)
     if user_id == "":
         raise ValueError("user id must not be empty: ''")
     return user_id  # type: ignore[return-value]
@@ -56,7 +67,9 @@ def check_seat_ids(seat_ids: object) -> tuple[SeatId, ...]:
     if not ids:
         raise ValueError(f"seat_ids must name at least one seat: {seat_ids!r}")
     for seat_id in ids:
-        if type(seat_id) is not int and type(seat_id) is not str:
+        if type(seat_id) is not str and (
+            type(seat_id) is not int or not -INT_ID_LIMIT < seat_id < INT_ID_LIMIT
+        ):
             ids = tuple(check_seat_id(s) for s in ids)
             break
     if len(set(ids)) != len(ids):
@@ -74,6 +87,11 @@ def check_new_seat_ids(seat_ids: Iterable[object]) -> list[SeatId]:
     texts: dict[str, SeatId] = {}
     for seat_id in ids:
         text = str(seat_id)
+        if type(seat_id) is str and len(text) > MAX_ID_LENGTH:
+            raise ValueError(
+                f"seat id {text[:40]!r}… is {len(text)} characters long: an event's seat ids "
+                f"have at most {MAX_ID_LENGTH}"
+            )
         if text in texts:
             other = texts[text]
             if other == seat_id:
@@ -124,6 +142,15 @@ def check_clock(clock: object) -> Callable[[], float] | None:
     if clock is not None and not callable(clock):
         raise TypeError(f"clock must be a zero-argument callable returning seconds, not {clock!r}")
     return clock
+
+
+def _check_int(what: str, value: int) -> int:
+    if not -INT_ID_LIMIT < value < INT_ID_LIMIT:
+        raise ValueError(
+            f"{what} id is an int of {value.bit_length()} bits, more than {MAX_ID_LENGTH} "
+            "digits: ids are at most that long"
+        )
+    return value
 
 
 def _first_repeat(ids: tuple[SeatId, ...]) -> SeatId:

@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 from seatlock import Reason, Result, Seat, SeatManager, SeatState, SeatStatus
 from seatlock.results import SeatId, UserId
+from seatlock.validation import INT_ID_LIMIT, MAX_ID_LENGTH
 
 from .support import Venue, snapshot
 
@@ -56,8 +57,10 @@ def _generator(items: list[int]) -> Iterator[int]:
 
 
 _RNG = random.Random(20240601)
-LONG_RANDOM = "".join(chr(_RNG.randrange(0x20, 0xD7FF)) for _ in range(10_000))
-"""10,000 characters that do not compress (PostgreSQL compresses index keys)."""
+LONG_RANDOM = "".join(chr(_RNG.randrange(0x20, 0xD7FF)) for _ in range(MAX_ID_LENGTH))
+"""The longest seat id an event holds, of characters that do not compress (PostgreSQL
+compresses index keys)."""
+TOO_LONG_RANDOM = "".join(chr(_RNG.randrange(0x20, 0xD7FF)) for _ in range(10_000))
 
 ODD_TEXT: list[str] = [
     "\x00",
@@ -85,13 +88,13 @@ ODD_TEXT: list[str] = [
     "%{}",
     "' OR 1=1 --",
     "$1",
-    "x" * 10_000,
+    "x" * MAX_ID_LENGTH,
     LONG_RANDOM,
 ]
 """Valid ``str`` ids that a store might mangle."""
 
-HUGE_INTS: list[int] = [2**63 - 1, 2**63, 2**64, -(2**63) - 1, 10**100, -(10**4000)]
-"""Valid ``int`` ids beyond 64 bits (all printable: under ``sys.get_int_max_str_digits()``)."""
+HUGE_INTS: list[int] = [2**63 - 1, 2**63, 2**64, -(2**63) - 1, 10**100, -(INT_ID_LIMIT - 1)]
+"""Valid ``int`` ids beyond 64 bits, up to the longest allowed."""
 ODD_IDS: list[SeatId] = [*ODD_TEXT, *HUGE_INTS]
 
 SEATS: list[SeatId] = [1, 2, 3, 0, -5, 2**64, "a", "b", "😀", "\u202eabc", " ", "#clock"]
@@ -533,6 +536,35 @@ def test_lone_surrogates_are_ids_of_their_own(venue: Venue) -> None:
     assert manager.lock_seat("\U00010000", "bob")
     assert manager.lock_seat("\ud800", "bob")
     assert manager.counts() == {AVAILABLE: 2, LOCKED: 3, BOOKED: 0}
+
+
+@pytest.mark.parametrize(
+    "too_long", ["x" * (MAX_ID_LENGTH + 1), TOO_LONG_RANDOM, INT_ID_LIMIT, -(10**4000)], ids=_short
+)
+def test_seat_ids_longer_than_the_limit_are_refused(venue: Venue, too_long: SeatId) -> None:
+    """An event holds seat ids of at most ``MAX_ID_LENGTH`` characters; a longer one is a
+    ``ValueError`` that adds nothing; a long ``str`` is merely unknown to lookups, a long
+    ``int`` is refused by every call."""
+    manager = venue.manager(["plain"])
+    with pytest.raises(ValueError, match=r"at most|digits"):
+        manager.add_seats(["other", too_long])
+    with pytest.raises(ValueError, match=r"at most|digits"):
+        venue.manager([too_long])
+    assert manager.seat_ids() == ["plain"]
+    if isinstance(too_long, str):
+        assert manager.lock_seat(too_long, "ann").reason is Reason.UNKNOWN_SEAT
+        assert manager.lock_seats_bulk(["plain", too_long], "ann").conflicts == (
+            (too_long, Reason.UNKNOWN_SEAT, None),
+        )
+    else:
+        for call in (manager.lock_seat, manager.book_a_seat, manager.cancel_lock):
+            with pytest.raises(ValueError, match="digits"):
+                call(too_long, "ann")
+            with pytest.raises(ValueError, match="digits"):
+                call("plain", too_long)
+        with pytest.raises(ValueError, match="digits"):
+            manager.lock_seats_bulk(["plain", too_long], "ann")
+    assert manager.seat_status("plain").state is AVAILABLE
 
 
 def test_an_int_too_long_to_print(venue: Venue) -> None:

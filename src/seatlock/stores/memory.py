@@ -32,7 +32,7 @@ from ..results import (
 )
 from ..rules import lock_conflict, release_conflict
 from ..seat import SeatState, SeatStatus
-from ..validation import check_seat_id, check_user_id, text_twin, twin_error
+from ..validation import INT_ID_LIMIT, check_seat_id, check_user_id, text_twin, twin_error
 from .base import Clock, EventStore, Store
 
 # Enum members as module constants: a global is several times faster to read than
@@ -153,9 +153,14 @@ class MemoryEventStore(EventStore):
         return {"lock_seat": self.lock, "book_a_seat": self.book, "cancel_lock": self.cancel}
 
     def lock(self, seat_id: SeatId, user_id: UserId) -> Result:
-        if type(seat_id) is not int and type(seat_id) is not str:
+        if type(seat_id) is not str and (
+            type(seat_id) is not int or not -INT_ID_LIMIT < seat_id < INT_ID_LIMIT
+        ):
             seat_id = check_seat_id(seat_id)
-        if (type(user_id) is not str and type(user_id) is not int) or user_id == "":
+        if (
+            type(user_id) is not str
+            and (type(user_id) is not int or not -INT_ID_LIMIT < user_id < INT_ID_LIMIT)
+        ) or user_id == "":
             user_id = check_user_id(user_id)
         self._acquire()
         try:
@@ -186,9 +191,14 @@ class MemoryEventStore(EventStore):
             self._release()
 
     def book(self, seat_id: SeatId, user_id: UserId) -> Result:
-        if type(seat_id) is not int and type(seat_id) is not str:
+        if type(seat_id) is not str and (
+            type(seat_id) is not int or not -INT_ID_LIMIT < seat_id < INT_ID_LIMIT
+        ):
             seat_id = check_seat_id(seat_id)
-        if (type(user_id) is not str and type(user_id) is not int) or user_id == "":
+        if (
+            type(user_id) is not str
+            and (type(user_id) is not int or not -INT_ID_LIMIT < user_id < INT_ID_LIMIT)
+        ) or user_id == "":
             user_id = check_user_id(user_id)
         self._acquire()
         try:
@@ -208,9 +218,14 @@ class MemoryEventStore(EventStore):
             self._release()
 
     def cancel(self, seat_id: SeatId, user_id: UserId) -> Result:
-        if type(seat_id) is not int and type(seat_id) is not str:
+        if type(seat_id) is not str and (
+            type(seat_id) is not int or not -INT_ID_LIMIT < seat_id < INT_ID_LIMIT
+        ):
             seat_id = check_seat_id(seat_id)
-        if (type(user_id) is not str and type(user_id) is not int) or user_id == "":
+        if (
+            type(user_id) is not str
+            and (type(user_id) is not int or not -INT_ID_LIMIT < user_id < INT_ID_LIMIT)
+        ) or user_id == "":
             user_id = check_user_id(user_id)
         self._acquire()
         try:
