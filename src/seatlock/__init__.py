@@ -17,6 +17,7 @@ from .manager import DEFAULT_LOCK_TIMEOUT, SeatManager
 from .results import Conflict, Op, Reason, Result, SeatId, UserId
 from .seat import Seat, SeatState, SeatStatus
 from .stores import EventStore, Store, open_store
+from .validation import INT_ID_LIMIT, MAX_ID_LENGTH
 
 __version__ = "0.3.0"
 
@@ -24,6 +25,8 @@ __all__ = [
     "DEFAULT_LOCK_TIMEOUT",
     "Conflict",
     "EventStore",
+    "INT_ID_LIMIT",
+    "MAX_ID_LENGTH",
     "NotPerformedError",
     "Op",
     "OutcomeUnknownError",
