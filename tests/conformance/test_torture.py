@@ -72,7 +72,8 @@ def test_threads_torture(open_venue: Callable[[], Venue]) -> None:
     assert done["operations"] >= 1000 * ROUNDS, done
     assert done["booked"] >= len(SEATS) * ROUNDS * 3 // 4, done  # most rounds sell out
     assert min(done["refused"], done["cancelled"], done["expired"]) >= 50 * ROUNDS, done
-    assert done["released"] > 0, done
+    # The janitor's cleanups run alongside (each verdict bounds their counts), but whether
+    # one finds an expired lock before a client takes it over is up to the scheduler.
 
 
 @pytest.mark.parametrize("open_venue", SHARED, indirect=True)
