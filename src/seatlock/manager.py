@@ -11,7 +11,6 @@ from .seat import Seat, SeatState, SeatStatus
 from .stores import open_store
 from .stores.base import Clock, EventStore, Store
 from .validation import (
-    INT_ID_LIMIT,
     MAX_ID_LENGTH,
     check_clock,
     check_new_seat_ids,
@@ -97,15 +96,8 @@ class SeatManager:
 
     def lock_seat(self, seat_id: SeatId, user_id: UserId) -> Result:
         """Lock one available seat for ``user_id`` until now + ``lock_timeout``."""
-        if type(seat_id) is not str and (
-            type(seat_id) is not int or not -INT_ID_LIMIT < seat_id < INT_ID_LIMIT
-        ):
-            seat_id = check_seat_id(seat_id)
-        if (
-            type(user_id) is not str
-            and (type(user_id) is not int or not -INT_ID_LIMIT < user_id < INT_ID_LIMIT)
-        ) or user_id == "":
-            user_id = check_user_id(user_id)
+        seat_id = check_seat_id(seat_id)
+        user_id = check_user_id(user_id)
         return self._seats.lock(seat_id, user_id)
 
     def lock_seats_bulk(self, seat_ids: Sequence[SeatId], user_id: UserId) -> Result:
@@ -116,15 +108,8 @@ class SeatManager:
 
     def book_a_seat(self, seat_id: SeatId, user_id: UserId) -> Result:
         """Book one seat that ``user_id`` holds by a live lock. Booking is final."""
-        if type(seat_id) is not str and (
-            type(seat_id) is not int or not -INT_ID_LIMIT < seat_id < INT_ID_LIMIT
-        ):
-            seat_id = check_seat_id(seat_id)
-        if (
-            type(user_id) is not str
-            and (type(user_id) is not int or not -INT_ID_LIMIT < user_id < INT_ID_LIMIT)
-        ) or user_id == "":
-            user_id = check_user_id(user_id)
+        seat_id = check_seat_id(seat_id)
+        user_id = check_user_id(user_id)
         return self._seats.book(seat_id, user_id)
 
     def book_seats_bulk(self, seat_ids: Sequence[SeatId], user_id: UserId) -> Result:
