@@ -9,7 +9,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed: pyproject.toml hatch_build.py src/seatlock/stores/_memory_core.c | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,cli]'
 	touch $@
 
@@ -27,4 +27,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.vs_020
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis src/seatlock/stores/*.so
