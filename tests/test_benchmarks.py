@@ -14,6 +14,7 @@ from benchmarks import vs_020, workloads
 from rich.console import Console
 
 import seatlock
+from seatlock.stores.memory import ENGINES
 
 TINY: dict[str, dict[str, int]] = {
     "lock_book_pairs": {"n": 200},
@@ -71,10 +72,17 @@ def test_these_tests_measure_the_new_engine() -> None:
     assert vs_020.SRC in Path(seatlock.__file__).resolve().parents
 
 
-def test_child_process_runs_a_workload_on_the_seatlock_of_its_path() -> None:
-    # run_child itself checks that the child imported seatlock from the path given.
-    figures = vs_020.run_child(vs_020.SRC, "lock_book_pairs", {"n": 100})
+@pytest.mark.parametrize("engine", ENGINES)
+def test_child_process_runs_a_workload_on_the_seatlock_of_its_path(engine: str) -> None:
+    # run_child itself checks that the child imported seatlock from the path given, and
+    # that the engine asked for ran.
+    figures = vs_020.run_child(vs_020.SRC, "lock_book_pairs", {"n": 100}, engine)
     assert figures["pairs_per_s"] > 0
+
+
+def test_child_process_reports_the_engine_that_ran() -> None:
+    with pytest.raises(RuntimeError, match=f"the {ENGINES[0]!r} engine ran, not '-'"):
+        vs_020.run_child(vs_020.SRC, "lock_book_pairs", {"n": 100})
 
 
 def test_child_process_never_falls_back_to_the_installed_seatlock(tmp_path: Path) -> None:
@@ -113,6 +121,7 @@ def test_summary_ratios_targets_and_table() -> None:
     assert rows["5"]["passed"] is True
     meta = {
         "new_version": "x",
+        "engine": "c",
         "repeat": 1,
         "python": "3",
         "machine": {"cpu_count": 2},
@@ -121,5 +130,6 @@ def test_summary_ratios_targets_and_table() -> None:
     }
     out = io.StringIO()
     Console(file=out, width=120).print(vs_020.table(list(rows.values()), meta))
+    assert "(c engine)" in out.getvalue()
     assert "FAIL" in out.getvalue()
     assert "PASS" in out.getvalue()

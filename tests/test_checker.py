@@ -4,7 +4,7 @@ correct tricky histories, fails stores with planted bugs and passes the real eng
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -38,6 +38,7 @@ from seatlock.testing.__main__ import main as soak_main
 
 from .conformance.support import FakeClock
 from .planted import BUGS, Bug, PlantedStore
+from .services import need_memory_engine
 
 T = 10.0
 """The lock timeout of the hand-built histories."""
@@ -448,11 +449,23 @@ def test_a_store_with_a_planted_bug_fails(bug: Bug) -> None:
     pytest.fail(f"{bug} ({BUGS[bug]}) not caught as {EXPECTED[bug].value}: found {found}")
 
 
+def _memory_store(engine: str) -> Store:
+    need_memory_engine(engine)
+    return MemoryStore(engine)
+
+
+CORRECT_STORES: dict[str, Callable[[], Store]] = {
+    "no bug planted": PlantedStore,
+    "memory": functools.partial(_memory_store, "c"),
+    "memory-python": functools.partial(_memory_store, "python"),
+}
+
+
 @pytest.mark.usefixtures("fine_switching")
-@pytest.mark.parametrize("store", [PlantedStore, MemoryStore], ids=["no bug planted", "memory"])
-def test_the_same_workload_passes_on_a_correct_store(store: type[Store]) -> None:
+@pytest.mark.parametrize("store", list(CORRECT_STORES))
+def test_the_same_workload_passes_on_a_correct_store(store: str) -> None:
     for seed in range(4):
-        verdict = torture(store(), seed)
+        verdict = torture(CORRECT_STORES[store](), seed)
         assert verdict, verdict.report()
         assert verdict.booked > len(SEATS) // 2, verdict.summary()
         assert verdict.expired > 0, verdict.summary()
@@ -478,14 +491,17 @@ steps = st.lists(
 )  # fmt: skip
 
 
+@pytest.mark.parametrize("engine", ["c", "python"])
 @settings(max_examples=200, derandomize=True, database=None, deadline=None)
 @given(steps)
 def test_sequential_histories_of_the_real_engine_pass(
-    plan: Sequence[tuple[str, Any, UserId, bool]],
+    engine: str, plan: Sequence[tuple[str, Any, UserId, bool]]
 ) -> None:
+    need_memory_engine(engine)
     clock = FakeClock()
     history = History(store_clock=clock)
-    manager = history.record(SeatManager([1, 2, 3, "a"], 3, clock=clock))  # "1": no such seat
+    store = f"memory://?engine={engine}"  # seat "1" is no seat of its event
+    manager = history.record(SeatManager([1, 2, 3, "a"], 3, clock=clock, store=store))
     for kind, arg, user, bulk in plan:
         if kind == "advance":
             clock.advance(arg)

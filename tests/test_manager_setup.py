@@ -12,8 +12,10 @@ import pytest
 
 from seatlock import SeatManager, SeatState, UnknownStoreError
 
+from .services import need_memory_engine
 
-@pytest.mark.parametrize("store", [None, "memory://"])
+
+@pytest.mark.parametrize("store", [None, "memory://", "memory://?engine=python"])
 def test_memory_managers_never_share(store: str | None) -> None:
     first = SeatManager([1, 2], store=store, event="show")
     second = SeatManager([1, 2], store=store, event="show")
@@ -25,13 +27,22 @@ def test_memory_managers_never_share(store: str | None) -> None:
     assert first.seat_ids() == [1, 2]
 
 
-def test_default_clock_is_monotonic() -> None:
-    manager = SeatManager([1], lock_timeout=60)
+@pytest.mark.parametrize("engine", ["c", "python"])
+def test_default_clock_is_monotonic(engine: str) -> None:
+    # The C engine reads the clock itself: it must read what time.monotonic() reads, as
+    # the reads (seat_status, cleanup) do in Python.
+    need_memory_engine(engine)
+    manager = SeatManager([1, 2], lock_timeout=60, store=f"memory://?engine={engine}")
     before = time.monotonic()
-    result = manager.lock_seat(1, "u")
+    single = manager.lock_seat(1, "u")
+    bulk = manager.lock_seats_bulk([2], "u")
+    status = manager.seat_status(1)
     after = time.monotonic()
-    assert result.deadline is not None
-    assert before + 60 <= result.deadline <= after + 60
+    for held in (single, bulk):
+        assert held.deadline is not None
+        assert before + 60 <= held.deadline <= after + 60
+    assert status.time_left is not None
+    assert 60 - (after - before) - 1e-6 <= status.time_left <= 60 + 1e-6  # float rounding
 
 
 def test_clock_is_injectable() -> None:

@@ -1,4 +1,5 @@
-"""The ``venue`` fixture: every conformance test runs once per store.
+"""The ``venue`` fixture: every conformance test runs once per store (the memory store
+once per engine: its C operations and its pure Python).
 
 Adding a store is one entry in :data:`VENUES` (its :class:`Venue` lives in ``support``,
 importing its driver inside the class, never at module top).
@@ -15,7 +16,8 @@ import pytest
 from .support import MemoryVenue, PostgresVenue, RedisVenue, SQLiteVenue, Venue
 
 VENUES: dict[str, Callable[[str], Venue]] = {
-    "memory": MemoryVenue,
+    "memory": MemoryVenue,  # its C engine: the default, built on CI
+    "memory-python": functools.partial(MemoryVenue, engine="python"),
     "sqlite": SQLiteVenue,
     "redis": RedisVenue,
     "redis-cluster": RedisVenue,  # on the cluster of the redis_cluster_url fixture
@@ -23,7 +25,10 @@ VENUES: dict[str, Callable[[str], Venue]] = {
 }
 """Store name → what opens a venue (one event) on it."""
 
-SHARED = [name for name in VENUES if name != "memory"]
+PRIVATE = ["memory", "memory-python"]
+"""The stores private to one process (and to one manager's ``MemoryStore``)."""
+
+SHARED = [name for name in VENUES if name not in PRIVATE]
 """The stores other processes can open too: for ``parametrize("open_venue", SHARED,
 indirect=True)``."""
 

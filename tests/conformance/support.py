@@ -19,7 +19,7 @@ from seatlock.results import SeatId
 from seatlock.stores import Store
 
 from ..redis_servers import open_redis
-from ..services import POSTGRES_URL, REDIS_URL, unavailable
+from ..services import POSTGRES_URL, REDIS_URL, need_memory_engine, unavailable
 
 if TYPE_CHECKING:
     from seatlock.stores.postgres import PostgresStore
@@ -103,12 +103,15 @@ class ClockVenue(Venue):
 
 
 class MemoryVenue(ClockVenue):
-    """The in-process store."""
+    """The in-process store, on one ``engine``: ``"c"`` (its compiled operations) or
+    ``"python"``. Without the C engine built, its tests skip (fail under ``CI=true``)."""
 
-    def __init__(self, event: str) -> None:
+    def __init__(self, event: str, engine: str = "c") -> None:
         from seatlock.stores.memory import MemoryStore
 
-        super().__init__(event, MemoryStore())
+        need_memory_engine(engine)
+        super().__init__(event, MemoryStore(engine))
+        self.engine = engine
 
 
 class SQLiteVenue(ClockVenue):
