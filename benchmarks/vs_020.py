@@ -2,7 +2,7 @@
 
 Run from the repo root (``make bench`` installs matplotlib first)::
 
-    python -m benchmarks.vs_020 [--quick] [--repeat N]
+    python -m benchmarks.vs_020 [--quick] [--repeat N] [--engine c|python]
 
 It pip installs ``seatlock==0.2.0`` into a temporary directory (never into the repo),
 then runs each workload of :mod:`benchmarks.workloads` in child processes of this same
@@ -11,8 +11,9 @@ interpreter (``python -S``, ``PYTHONPATH`` = that directory or this repo's ``src
 ``--repeat`` runs of each, so noise on a shared machine hits both alike. It prints a
 table of old, new, ratio and target, writes the figures to
 ``benchmarks/results/vs_020.json`` and draws the ratios against their targets in
-``benchmarks/results/vs_020.png`` (``vs_020_quick.*`` with ``--quick``). It exits with
-status 1 when a full run misses a target.
+``benchmarks/results/vs_020.png`` (``vs_020_quick.*`` with ``--quick``, ``vs_020_python.*``
+with ``--engine python``: the new side's memory store on its pure-Python engine, not
+its C one). It exits with status 1 when a full run misses a target.
 """
 
 from __future__ import annotations
@@ -184,13 +185,21 @@ def install_020(target: Path) -> str:
     return dist.version
 
 
-def run_child(path: Path, workload: str, params: dict[str, int]) -> dict[str, float]:
+def run_child(
+    path: Path, workload: str, params: dict[str, int], engine: str = "-"
+) -> dict[str, float]:
     """Run ``workload`` in a child process that imports ``seatlock`` from ``path``.
 
     ``python -S`` keeps site-packages (and the editable install of this repo) out of the
-    child, so ``seatlock`` can only come from ``path``; that is checked too.
+    child, so ``seatlock`` can only come from ``path``; that is checked too, and so is
+    the ``engine`` that ran (``"-"`` for 0.2.0, which has none).
     """
-    env = {**os.environ, "PYTHONPATH": str(path), "PYTHONHASHSEED": "0"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(path),
+        "PYTHONHASHSEED": "0",
+        "SEATLOCK_MEMORY_ENGINE": "" if engine == "-" else engine,
+    }
     command = [sys.executable, "-S", "-m", "benchmarks.workloads", workload, json.dumps(params)]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -199,18 +208,24 @@ def run_child(path: Path, workload: str, params: dict[str, int]) -> dict[str, fl
     imported = Path(answer["seatlock"]).resolve()
     if not imported.is_relative_to(path.resolve()):
         raise RuntimeError(f"child imported {imported}, not seatlock from {path}")
+    if answer["engine"] != engine:
+        raise RuntimeError(f"the {answer['engine']!r} engine ran, not {engine!r}")
     figures: dict[str, float] = answer["figures"]
     return figures
 
 
 def measure(
-    old_path: Path, sizes: dict[str, dict[str, int]], repeat: int, console: Console
+    old_path: Path,
+    sizes: dict[str, dict[str, int]],
+    repeat: int,
+    console: Console,
+    engine: str,
 ) -> dict[str, dict[str, list[dict[str, float]]]]:
     """Every workload ``repeat`` times on each engine, old and new runs interleaved.
 
     Returns ``runs[workload][side]``: the figures of each run, ``side`` "old" or "new".
     """
-    sides = {"old": old_path, "new": SRC}
+    sides = {"old": (old_path, "-"), "new": (SRC, engine)}
     runs: dict[str, dict[str, list[dict[str, float]]]] = {
         workload: {"old": [], "new": []} for workload in sizes
     }
@@ -218,7 +233,8 @@ def measure(
         for i, (workload, params) in enumerate(sizes.items()):
             order = ("old", "new") if (rep + i) % 2 == 0 else ("new", "old")
             for side in order:
-                runs[workload][side].append(run_child(sides[side], workload, params))
+                path, engine_name = sides[side]
+                runs[workload][side].append(run_child(path, workload, params, engine_name))
             console.print(f"  run {rep + 1}/{repeat}: {workload} ({' then '.join(order)})")
     return runs
 
@@ -287,7 +303,7 @@ def table(rows: Sequence[dict[str, Any]], meta: dict[str, Any]) -> Table:
     sizes = meta["sizes"]
     threads = sizes["threads_contending"]
     result = Table(
-        title=f"seatlock {meta['new_version']} vs {OLD_VERSION}",
+        title=f"seatlock {meta['new_version']} ({meta['engine']} engine) vs {OLD_VERSION}",
         caption=(
             f"best of {meta['repeat']} runs per engine, interleaved, each in a child process; "
             f"Python {meta['python']}, {meta['machine']['cpu_count']} CPUs\n"
@@ -367,7 +383,8 @@ def plot(rows: Sequence[dict[str, Any]], meta: dict[str, Any], path: Path) -> No
         fontsize=8,
     )
     ax.set_title(
-        f"seatlock {meta['new_version']} vs {OLD_VERSION}: best of {meta['repeat']} runs each"
+        f"seatlock {meta['new_version']} ({meta['engine']} engine) vs {OLD_VERSION}: "
+        f"best of {meta['repeat']} runs each"
         f"{' (QUICK sizes)' if meta['quick'] else ''}\n"
         f"Python {meta['python']}, {meta['machine']['cpu_count']} CPUs, {meta['date']}",
         fontsize=10,
@@ -408,6 +425,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke test")
     parser.add_argument("--repeat", type=int, help="runs per engine and workload (5; quick 2)")
+    parser.add_argument(
+        "--engine",
+        choices=("c", "python"),
+        default="c",
+        help="the new memory store's engine: compiled (default) or pure Python",
+    )
     args = parser.parse_args(argv)
     repeat = args.repeat if args.repeat is not None else (2 if args.quick else 5)
     if repeat < 1:
@@ -433,7 +456,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print(f"installing seatlock {OLD_VERSION} from PyPI into {tmp} …")
         old_version = install_020(Path(tmp))
         console.print(f"measuring ({mode} sizes, {repeat} runs per engine and workload):")
-        runs = measure(Path(tmp), SIZES[mode], repeat, console)
+        runs = measure(Path(tmp), SIZES[mode], repeat, console, args.engine)
     meta: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join(["python -m benchmarks.vs_020", *(argv or sys.argv[1:])]),
@@ -442,6 +465,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "aggregate": "best run (max throughput, min time/bytes); medians beside",
         "old_version": old_version,
         "new_version": new_version,
+        "engine": args.engine,
         "new_source": git_state(),
         "python": platform.python_version(),
         "python_implementation": platform.python_implementation(),
@@ -456,7 +480,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = summarise(runs)
     console.print(table(rows, meta))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = "vs_020_quick" if args.quick else "vs_020"
+    stem = (
+        "vs_020" + ("_quick" if args.quick else "") + ("_python" if args.engine == "python" else "")
+    )
     write_json({**meta, "results": rows, "runs": runs}, RESULTS / f"{stem}.json")
     plot(rows, meta, RESULTS / f"{stem}.png")
     console.print(f"wrote {RESULTS / stem}.json and {RESULTS / stem}.png")

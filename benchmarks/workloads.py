@@ -8,7 +8,8 @@ same code drives both engines: ``vs_020`` runs every workload in a child process
 
 with ``<dir>`` either a temporary directory holding the published seatlock 0.2.0 or this
 repo's ``src/``. The child prints one JSON line: the figures and which ``seatlock`` it
-imported. Only the standard library and seatlock are imported here.
+imported and which engine ran (``SEATLOCK_MEMORY_ENGINE`` chooses it). Only the standard
+library and seatlock are imported here.
 
 Every workload checks afterwards that it did what it claims (seats booked, locks
 released), so a failed call never passes for a fast one.
@@ -40,7 +41,9 @@ LONG_TIMEOUT = 600
 TINY_TIMEOUT = 0.001
 """Seconds: the cleanup workload's locks expire almost at once (0.2.0 has no clock=)."""
 EXPIRY_WAIT = 0.01
-"""Seconds the cleanup workload waits for its TINY_TIMEOUT locks to expire."""
+"""Seconds the cleanup workload waits for its TINY_TIMEOUT locks to expire. It spins
+rather than sleeps: a core woken from sleep runs the next microseconds several times
+slower, which would time the wake-up instead of the cleanup (both engines alike)."""
 
 
 def lock_book_pairs(n: int) -> Figures:
@@ -83,7 +86,7 @@ def cleanup_expired(n: int, expired: int = 10, rounds: int = 3, calls: int = 5) 
     Each round locks the ``expired`` seats (spread over the event) with a lock of
     ``TINY_TIMEOUT`` s, waits ``EXPIRY_WAIT`` s, then times the first cleanup call (it
     has the ``expired`` locks to release) and ``calls`` more (nothing left to release).
-    Both engines expire locks by real time here, the same trick for both. Returns the
+    Both engines expire locks by real time here, the same wait for both. Returns the
     best (``*_s``) and median (``*_median_s``) seconds per call of each kind.
     """
     seats = [Seat(i) for i in range(n)]
@@ -94,7 +97,7 @@ def cleanup_expired(n: int, expired: int = 10, rounds: int = 3, calls: int = 5) 
     for _ in range(rounds):
         for seat in victims:
             manager.lock_seat(seat.seat_id, USER)
-        time.sleep(EXPIRY_WAIT)
+        _spin(EXPIRY_WAIT)
         start = time.perf_counter()
         # 0.2.0 returns None; this engine returns how many it released.
         released: object = manager.cleanup_expired_locks()
@@ -221,6 +224,13 @@ WORKLOADS: dict[str, Callable[..., Figures]] = {
 }
 
 
+def _spin(seconds: float) -> None:
+    """Wait ``seconds`` without sleeping, so the core stays awake."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
 def _booked(seats: list[Seat]) -> int:
     return sum(1 for seat in seats if seat.is_booked())
 
@@ -237,7 +247,16 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"usage: python -m benchmarks.workloads {{{','.join(WORKLOADS)}}} [JSON]")
     params = json.loads(args[1]) if len(args) == 2 else {}
     figures = WORKLOADS[args[0]](**params)
-    print(json.dumps({"seatlock": seatlock.__file__, "figures": figures}))
+    print(json.dumps({"seatlock": seatlock.__file__, "engine": _engine(), "figures": figures}))
+
+
+def _engine() -> str:
+    """Which engine ran the memory store: ``"c"`` or ``"python"`` (``"-"`` for 0.2.0)."""
+    try:
+        from seatlock.stores.memory import MemoryStore
+    except ImportError:
+        return "-"
+    return MemoryStore().engine
 
 
 if __name__ == "__main__":
