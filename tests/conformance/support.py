@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -222,3 +222,25 @@ def snapshot(manager: SeatManager, seat_ids: Iterable[SeatId]) -> Snapshot:
     """Everything the read side says about the event: to compare before and after a call."""
     by_state = tuple(tuple(manager.seat_ids(state)) for state in (None, *SeatState))
     return tuple(manager.seat_status(s) for s in seat_ids), manager.counts(), by_state
+
+
+def run_together(count: int, body: Callable[[int], None]) -> None:
+    """Run ``body(0)`` … ``body(count - 1)`` in threads released at once; fail with every
+    exception they raised."""
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            body(index)
+        except BaseException as exc:  # pragma: no cover (reported below)
+            errors.append(exc)
+            barrier.abort()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors

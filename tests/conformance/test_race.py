@@ -5,7 +5,6 @@ partial group, no lost booking, no lock taken over while live."""
 from __future__ import annotations
 
 import random
-import threading
 from collections import Counter
 from collections.abc import Callable
 
@@ -14,7 +13,7 @@ import pytest
 from seatlock import Op, Result, SeatManager
 from seatlock.testing import History, check, final_state
 
-from .support import Venue
+from .support import Venue, run_together
 
 THREADS = 8
 ROUNDS = 8
@@ -30,8 +29,6 @@ TICK = 0.01
 
 def race(venue: Venue, managers: list[SeatManager], history: History, seed: int) -> None:
     """Run the threads, logging every call to ``history``."""
-    barrier = threading.Barrier(THREADS)
-    errors: list[BaseException] = []
 
     def worker(index: int) -> None:
         rng = random.Random(seed * 1000 + index)
@@ -41,36 +38,26 @@ def race(venue: Venue, managers: list[SeatManager], history: History, seed: int)
             method: Callable[..., Result] = getattr(manager, op)
             return method(seats[0] if op in SINGLE else list(seats), user)
 
-        try:
-            barrier.wait()
-            for _ in range(STEPS):
-                user = rng.choice(USERS)
-                seats = tuple(rng.sample(SEATS, rng.choice([1, 1, 2, 3])))
-                bulk = len(seats) > 1 or rng.random() < 0.2
-                if call("lock_seats_bulk" if bulk else "lock_seat", seats, user):
-                    follow = rng.random()
-                    if follow < 0.04:
-                        call("book_seats_bulk" if bulk else "book_a_seat", seats, user)
-                    elif follow < 0.4:
-                        call("cancel_locks_bulk" if bulk else "cancel_lock", seats, user)
-                noise = rng.random()
-                if noise < 0.15:
-                    op = rng.choice([*SINGLE[1:], *BULK[1:]])
-                    call(op, tuple(rng.sample(SEATS, 1 if op in SINGLE else 2)), rng.choice(USERS))
-                elif noise < 0.25:
-                    venue.advance(TICK)
-                elif noise < 0.3:
-                    manager.cleanup_expired_locks()
-        except BaseException as exc:  # pragma: no cover (reported below)
-            errors.append(exc)
-            barrier.abort()
+        for _ in range(STEPS):
+            user = rng.choice(USERS)
+            seats = tuple(rng.sample(SEATS, rng.choice([1, 1, 2, 3])))
+            bulk = len(seats) > 1 or rng.random() < 0.2
+            if call("lock_seats_bulk" if bulk else "lock_seat", seats, user):
+                follow = rng.random()
+                if follow < 0.04:
+                    call("book_seats_bulk" if bulk else "book_a_seat", seats, user)
+                elif follow < 0.4:
+                    call("cancel_locks_bulk" if bulk else "cancel_lock", seats, user)
+            noise = rng.random()
+            if noise < 0.15:
+                op = rng.choice([*SINGLE[1:], *BULK[1:]])
+                call(op, tuple(rng.sample(SEATS, 1 if op in SINGLE else 2)), rng.choice(USERS))
+            elif noise < 0.25:
+                venue.advance(TICK)
+            elif noise < 0.3:
+                manager.cleanup_expired_locks()
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
+    run_together(THREADS, worker)
 
 
 SINGLE = ["lock_seat", "book_a_seat", "cancel_lock"]

@@ -39,7 +39,7 @@ from seatlock.stores.memory import (
 )
 from seatlock.testing import History, check, final_state
 
-from ..conformance.support import FakeClock, MemoryVenue
+from ..conformance.support import FakeClock, MemoryVenue, run_together
 from ..services import need_memory_engine
 
 AVAILABLE, LOCKED, BOOKED = SeatState
@@ -878,57 +878,45 @@ class SwitchingClock(FakeClock):
 
 def hammer(managers: list[SeatManager], clock: SwitchingClock, history: History, seed: int) -> None:
     """THREADS threads, each on a manager in turn, every call logged in ``history``."""
-    barrier = threading.Barrier(THREADS)
-    errors: list[BaseException] = []
 
     def worker(index: int) -> None:
         rng = random.Random(seed * 1000 + index)
         manager = managers[index % len(managers)]
         recorder = history.record(manager)
-        try:
-            barrier.wait()
-            for _ in range(STEPS):
-                user = rng.choice(T_USERS)
-                size = rng.choice([1, 1, 2, 3, 33 if rng.random() < 0.05 else 2])
-                seats = rng.sample(T_SEATS, size)
-                shape: Callable[[list[SeatId]], Sequence[SeatId]] = rng.choice([list, tuple])
-                bulk = size > 1 or rng.random() < 0.2
-                if bulk:
-                    held = recorder.lock_seats_bulk(shape(seats), user)
-                else:
-                    held = recorder.lock_seat(seats[0], user)
-                if held:
-                    follow = rng.random()
-                    if bulk and follow < 0.1:
-                        recorder.book_seats_bulk(shape(seats), user)
-                    elif follow < 0.1:
-                        recorder.book_a_seat(seats[0], user)
-                    elif bulk and follow < 0.5:
-                        recorder.cancel_locks_bulk(shape(seats), user)
-                    elif follow < 0.5:
-                        recorder.cancel_lock(seats[0], user)
-                noise = rng.random()
-                if noise < 0.1:
-                    recorder.book_a_seat(rng.choice(T_SEATS), rng.choice(T_USERS))
-                elif noise < 0.15:
-                    recorder.cancel_locks_bulk(rng.sample(T_SEATS, 2), rng.choice(T_USERS))
-                elif noise < 0.25:
-                    clock.advance(TICK)
-                elif noise < 0.3:
-                    recorder.cleanup_expired_locks()
-                elif noise < 0.35:
-                    manager.seat_status(rng.choice(T_SEATS))
-                    manager.counts()
-        except BaseException as exc:  # pragma: no cover (reported below)
-            errors.append(exc)
-            barrier.abort()
+        for _ in range(STEPS):
+            user = rng.choice(T_USERS)
+            size = rng.choice([1, 1, 2, 3, 33 if rng.random() < 0.05 else 2])
+            seats = rng.sample(T_SEATS, size)
+            shape: Callable[[list[SeatId]], Sequence[SeatId]] = rng.choice([list, tuple])
+            bulk = size > 1 or rng.random() < 0.2
+            if bulk:
+                held = recorder.lock_seats_bulk(shape(seats), user)
+            else:
+                held = recorder.lock_seat(seats[0], user)
+            if held:
+                follow = rng.random()
+                if bulk and follow < 0.1:
+                    recorder.book_seats_bulk(shape(seats), user)
+                elif follow < 0.1:
+                    recorder.book_a_seat(seats[0], user)
+                elif bulk and follow < 0.5:
+                    recorder.cancel_locks_bulk(shape(seats), user)
+                elif follow < 0.5:
+                    recorder.cancel_lock(seats[0], user)
+            noise = rng.random()
+            if noise < 0.1:
+                recorder.book_a_seat(rng.choice(T_SEATS), rng.choice(T_USERS))
+            elif noise < 0.15:
+                recorder.cancel_locks_bulk(rng.sample(T_SEATS, 2), rng.choice(T_USERS))
+            elif noise < 0.25:
+                clock.advance(TICK)
+            elif noise < 0.3:
+                recorder.cleanup_expired_locks()
+            elif noise < 0.35:
+                manager.seat_status(rng.choice(T_SEATS))
+                manager.counts()
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
+    run_together(THREADS, worker)
 
 
 @pytest.mark.usefixtures("fine_switching")

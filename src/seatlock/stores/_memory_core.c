@@ -317,6 +317,33 @@ is_live_lock(PyObject *current, PyObject *now)
     return compare(current, now, Py_GT);
 }
 
+/* Whether a lock at ``now`` must refuse a seat in state ``current`` (NULL: no such
+   seat, no error pending): 1, 0, -1. */
+static inline int
+lock_blocked(PyObject *current, PyObject *now)
+{
+    if (current == NULL || current == BOOKED) {
+        return 1;
+    }
+    return is_live_lock(current, now);
+}
+
+/* Whether ``user`` holds ``seat`` (state ``current``, NULL: no such seat) live at ``now``,
+   so may book or cancel it: 1, 0, -1. */
+static int
+holds_live(EventCore *ev, PyObject *seat, PyObject *user, PyObject *current, PyObject *now)
+{
+    int live = current == NULL ? 0 : is_live_lock(current, now);
+    if (live <= 0) {
+        return live;
+    }
+    PyObject *holder = PyDict_GetItemWithError(ev->holder, seat);
+    if (holder == NULL) { /* a live lock always has a holder */
+        return PyErr_Occurred() ? -1 : (PyErr_Format(PyExc_KeyError, "%R", seat), -1);
+    }
+    return holder == user ? 1 : PyObject_RichCompareBool(holder, user, Py_EQ);
+}
+
 static PyObject *
 deadline_from(Calls *c, PyObject *now)
 {
@@ -521,115 +548,18 @@ refused(PyObject *op, int is_lock, PyObject *seat, PyObject *user, PyObject *cur
     return new_result(op, reason, seat, user, holder, Py_None, Py_None);
 }
 
+/* The calls on seats: ``ids`` is a seat id (single-seat call) or, when ``many``, a tuple of
+   seat ids (bulk call, ``label`` its message's); all seats or none change. */
+#define SEATS_OF(ids, many, n, seats)                                                        \
+    Py_ssize_t n = (many) ? PyTuple_GET_SIZE(ids) : 1;                                       \
+    PyObject *const *seats = (many) ? &PyTuple_GET_ITEM(ids, 0) : &(ids)
+
 static PyObject *
-do_lock(Calls *c, PyObject *seat, PyObject *user)
+do_lock(Calls *c, PyObject *ids, int many, PyObject *user, PyObject *label)
 {
     EventCore *ev = c->ev;
     PyObject *result = NULL, *now = NULL, *deadline = NULL, *token = NULL;
-    if (mutex_acquire(ev) < 0) {
-        return NULL;
-    }
-    PyObject *current = PyDict_GetItemWithError(ev->state, seat);
-    if (current == NULL && PyErr_Occurred()) {
-        goto done;
-    }
-    now = clock_now(c);
-    if (now == NULL) {
-        goto done;
-    }
-    if (current != FREE) {
-        int blocked = current == NULL || current == BOOKED;
-        if (!blocked) {
-            blocked = compare(current, now, Py_GT);
-            if (blocked < 0) {
-                goto done;
-            }
-        }
-        if (blocked) {
-            result = refused(OP_LOCK, 1, seat, user, current, now, ev);
-            goto done;
-        }
-    }
-    deadline = deadline_from(c, now);
-    token = deadline ? PyLong_FromLongLong(ev->tokens + 1) : NULL;
-    if (token == NULL || PyDict_SetItem(ev->state, seat, deadline) < 0 ||
-        PyDict_SetItem(ev->holder, seat, user) < 0 || PyDict_SetItem(ev->token, seat, token) < 0) {
-        goto done;
-    }
-    ev->tokens += 1;
-    if (enqueue(ev, &seat, 1, deadline, NULL) < 0) {
-        goto done;
-    }
-    result = new_result(OP_LOCK, RS_OK, seat, user, Py_None, deadline, token);
-done:
-    mutex_release(ev);
-    Py_XDECREF(now);
-    Py_XDECREF(deadline);
-    Py_XDECREF(token);
-    return result;
-}
-
-/* Book (is_book) or cancel one seat ``user`` holds live. */
-static PyObject *
-do_release(Calls *c, PyObject *seat, PyObject *user, int is_book)
-{
-    EventCore *ev = c->ev;
-    PyObject *result = NULL, *now = NULL;
-    PyObject *op = is_book ? OP_BOOK : OP_CANCEL;
-    if (mutex_acquire(ev) < 0) {
-        return NULL;
-    }
-    PyObject *current = PyDict_GetItemWithError(ev->state, seat);
-    if (current == NULL && PyErr_Occurred()) {
-        goto done;
-    }
-    now = clock_now(c);
-    if (now == NULL) {
-        goto done;
-    }
-    int may = current != NULL && current != FREE && current != BOOKED;
-    if (may) {
-        may = compare(current, now, Py_GT);
-        if (may < 0) {
-            goto done;
-        }
-    }
-    if (may) {
-        PyObject *holder = PyDict_GetItemWithError(ev->holder, seat);
-        if (holder == NULL) {
-            goto done; /* a live lock always has a holder */
-        }
-        may = holder == user ? 1 : PyObject_RichCompareBool(holder, user, Py_EQ);
-        if (may < 0) {
-            goto done;
-        }
-    }
-    if (!may) {
-        result = refused(op, 0, seat, user, current, now, ev);
-        goto done;
-    }
-    if (is_book) {
-        if (PyDict_SetItem(ev->state, seat, BOOKED) < 0) {
-            goto done;
-        }
-    }
-    else if (PyDict_SetItem(ev->state, seat, FREE) < 0 || PyDict_DelItem(ev->holder, seat) < 0) {
-        goto done;
-    }
-    result = new_result(op, RS_OK, seat, user, Py_None, Py_None, Py_None);
-done:
-    mutex_release(ev);
-    Py_XDECREF(now);
-    return result;
-}
-
-static PyObject *
-do_lock_many(Calls *c, PyObject *ids, PyObject *user, PyObject *label)
-{
-    EventCore *ev = c->ev;
-    PyObject *result = NULL, *now = NULL, *deadline = NULL, *token = NULL;
-    Py_ssize_t n = PyTuple_GET_SIZE(ids);
-    PyObject *const *seats = &PyTuple_GET_ITEM(ids, 0);
+    SEATS_OF(ids, many, n, seats);
     if (mutex_acquire(ev) < 0) {
         return NULL;
     }
@@ -639,22 +569,16 @@ do_lock_many(Calls *c, PyObject *ids, PyObject *user, PyObject *label)
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *current = PyDict_GetItemWithError(ev->state, seats[i]);
-        if (current == FREE) {
-            continue;
-        }
-        int blocked = current == NULL || current == BOOKED;
         if (current == NULL && PyErr_Occurred()) {
             goto done;
         }
-        if (!blocked) {
-            blocked = compare(current, now, Py_GT);
-            if (blocked < 0) {
-                goto done;
-            }
+        int blocked = lock_blocked(current, now);
+        if (blocked > 0) {
+            result = many ? PyObject_CallFunctionObjArgs(LOCK_REFUSED, (PyObject *)ev, ids, user,
+                                                         now, NULL)
+                          : refused(OP_LOCK, 1, ids, user, current, now, ev);
         }
         if (blocked) {
-            result = PyObject_CallFunctionObjArgs(LOCK_REFUSED, (PyObject *)ev, ids, user, now,
-                                                  NULL);
             goto done;
         }
     }
@@ -672,10 +596,11 @@ do_lock_many(Calls *c, PyObject *ids, PyObject *user, PyObject *label)
         }
     }
     ev->tokens += 1;
-    if (enqueue(ev, seats, n, deadline, ids) < 0) {
+    if (enqueue(ev, seats, n, deadline, many ? ids : NULL) < 0) {
         goto done;
     }
-    result = new_result(OP_LOCK_BULK, RS_OK, ids, user, label, deadline, token);
+    result = many ? new_result(OP_LOCK_BULK, RS_OK, ids, user, label, deadline, token)
+                  : new_result(OP_LOCK, RS_OK, ids, user, Py_None, deadline, token);
 done:
     mutex_release(ev);
     Py_XDECREF(now);
@@ -684,14 +609,15 @@ done:
     return result;
 }
 
+/* Book (is_book) or cancel seats ``user`` holds live. */
 static PyObject *
-do_release_many(Calls *c, PyObject *ids, PyObject *user, PyObject *label, int is_book)
+do_release(Calls *c, PyObject *ids, int many, PyObject *user, PyObject *label, int is_book)
 {
     EventCore *ev = c->ev;
     PyObject *result = NULL, *now = NULL;
-    PyObject *op = is_book ? OP_BOOK_BULK : OP_CANCEL_BULK;
-    Py_ssize_t n = PyTuple_GET_SIZE(ids);
-    PyObject *const *seats = &PyTuple_GET_ITEM(ids, 0);
+    PyObject *op = many ? (is_book ? OP_BOOK_BULK : OP_CANCEL_BULK)
+                        : (is_book ? OP_BOOK : OP_CANCEL);
+    SEATS_OF(ids, many, n, seats);
     if (mutex_acquire(ev) < 0) {
         return NULL;
     }
@@ -704,26 +630,13 @@ do_release_many(Calls *c, PyObject *ids, PyObject *user, PyObject *label, int is
         if (current == NULL && PyErr_Occurred()) {
             goto done;
         }
-        int may = current != NULL && current != FREE && current != BOOKED;
-        if (may) {
-            may = compare(current, now, Py_GT);
-            if (may < 0) {
-                goto done;
-            }
+        int may = holds_live(ev, seats[i], user, current, now);
+        if (may == 0) {
+            result = many ? PyObject_CallFunctionObjArgs(RELEASE_REFUSED, (PyObject *)ev, op, ids,
+                                                         user, now, NULL)
+                          : refused(op, 0, ids, user, current, now, ev);
         }
-        if (may) {
-            PyObject *holder = PyDict_GetItemWithError(ev->holder, seats[i]);
-            if (holder == NULL) {
-                goto done;
-            }
-            may = holder == user ? 1 : PyObject_RichCompareBool(holder, user, Py_EQ);
-            if (may < 0) {
-                goto done;
-            }
-        }
-        if (!may) {
-            result = PyObject_CallFunctionObjArgs(RELEASE_REFUSED, (PyObject *)ev, op, ids, user,
-                                                  now, NULL);
+        if (may <= 0) {
             goto done;
         }
     }
@@ -733,7 +646,7 @@ do_release_many(Calls *c, PyObject *ids, PyObject *user, PyObject *label, int is
             goto done;
         }
     }
-    result = new_result(op, RS_OK, ids, user, label, Py_None, Py_None);
+    result = new_result(op, RS_OK, ids, user, many ? label : Py_None, Py_None, Py_None);
 done:
     mutex_release(ev);
     Py_XDECREF(now);
@@ -805,47 +718,23 @@ two_args(const char *name, const char *first, PyObject *const *args, Py_ssize_t 
     return 1;
 }
 
-#define SINGLE_CALL(name, body)                                                              \
-    static PyObject *calls_##name(Calls *c, PyObject *const *args, Py_ssize_t nargs,         \
-                                  PyObject *kwnames)                                         \
-    {                                                                                        \
-        PyObject *seat_in, *user_in;                                                         \
-        if (!two_args(#name, "seat_id", args, nargs, kwnames, &seat_in, &user_in)) {         \
-            return NULL;                                                                     \
-        }                                                                                    \
-        PyObject *seat = seat_arg(seat_in);                                                  \
-        if (seat == NULL) {                                                                  \
-            return NULL;                                                                     \
-        }                                                                                    \
-        PyObject *user = user_arg(user_in);                                                  \
-        if (user == NULL) {                                                                  \
-            Py_DECREF(seat);                                                                 \
-            return NULL;                                                                     \
-        }                                                                                    \
-        PyObject *result = body;                                                             \
-        Py_DECREF(seat);                                                                     \
-        Py_DECREF(user);                                                                     \
-        return result;                                                                       \
-    }
-
-SINGLE_CALL(lock_seat, do_lock(c, seat, user))
-SINGLE_CALL(book_a_seat, do_release(c, seat, user, 1))
-SINGLE_CALL(cancel_lock, do_release(c, seat, user, 0))
-
-#define BULK_CALL(name, body)                                                                \
+/* The manager-level calls: (seat_id, user_id) or, when ``many``, (seat_ids, user_id). */
+#define MANAGER_CALL(name, first, many, body)                                                \
     static PyObject *calls_##name(Calls *c, PyObject *const *args, Py_ssize_t nargs,         \
                                   PyObject *kwnames)                                         \
     {                                                                                        \
         PyObject *ids_in, *user_in;                                                          \
-        if (!two_args(#name, "seat_ids", args, nargs, kwnames, &ids_in, &user_in)) {         \
+        if (!two_args(#name, first, args, nargs, kwnames, &ids_in, &user_in)) {              \
             return NULL;                                                                     \
         }                                                                                    \
-        PyObject *ids = seat_ids_arg(ids_in);                                                \
+        PyObject *ids = (many) ? seat_ids_arg(ids_in) : seat_arg(ids_in);                    \
         if (ids == NULL) {                                                                   \
             return NULL;                                                                     \
         }                                                                                    \
         PyObject *user = user_arg(user_in);                                                  \
-        PyObject *label = user ? bulk_label(ids_in) : NULL;                                  \
+        PyObject *label = user == NULL ? NULL                                                \
+                          : (many)     ? bulk_label(ids_in)                                  \
+                                       : Py_NewRef(Py_None);                                 \
         PyObject *result = label ? body : NULL;                                              \
         Py_DECREF(ids);                                                                      \
         Py_XDECREF(user);                                                                    \
@@ -853,9 +742,12 @@ SINGLE_CALL(cancel_lock, do_release(c, seat, user, 0))
         return result;                                                                       \
     }
 
-BULK_CALL(lock_seats_bulk, do_lock_many(c, ids, user, label))
-BULK_CALL(book_seats_bulk, do_release_many(c, ids, user, label, 1))
-BULK_CALL(cancel_locks_bulk, do_release_many(c, ids, user, label, 0))
+MANAGER_CALL(lock_seat, "seat_id", 0, do_lock(c, ids, 0, user, label))
+MANAGER_CALL(book_a_seat, "seat_id", 0, do_release(c, ids, 0, user, label, 1))
+MANAGER_CALL(cancel_lock, "seat_id", 0, do_release(c, ids, 0, user, label, 0))
+MANAGER_CALL(lock_seats_bulk, "seat_ids", 1, do_lock(c, ids, 1, user, label))
+MANAGER_CALL(book_seats_bulk, "seat_ids", 1, do_release(c, ids, 1, user, label, 1))
+MANAGER_CALL(cancel_locks_bulk, "seat_ids", 1, do_release(c, ids, 1, user, label, 0))
 
 /* The store-level calls: (seat_id, user_id) or (seat_ids tuple, user_id, label), checked. */
 #define STORE_CALL(name, n, body)                                                            \
@@ -872,12 +764,12 @@ BULK_CALL(cancel_locks_bulk, do_release_many(c, ids, user, label, 0))
         return body;                                                                         \
     }
 
-STORE_CALL(lock, 2, do_lock(c, args[0], args[1]))
-STORE_CALL(book, 2, do_release(c, args[0], args[1], 1))
-STORE_CALL(cancel, 2, do_release(c, args[0], args[1], 0))
-STORE_CALL(lock_many, 3, do_lock_many(c, args[0], args[1], args[2]))
-STORE_CALL(book_many, 3, do_release_many(c, args[0], args[1], args[2], 1))
-STORE_CALL(cancel_many, 3, do_release_many(c, args[0], args[1], args[2], 0))
+STORE_CALL(lock, 2, do_lock(c, args[0], 0, args[1], NULL))
+STORE_CALL(book, 2, do_release(c, args[0], 0, args[1], NULL, 1))
+STORE_CALL(cancel, 2, do_release(c, args[0], 0, args[1], NULL, 0))
+STORE_CALL(lock_many, 3, do_lock(c, args[0], 1, args[1], args[2]))
+STORE_CALL(book_many, 3, do_release(c, args[0], 1, args[1], args[2], 1))
+STORE_CALL(cancel_many, 3, do_release(c, args[0], 1, args[1], args[2], 0))
 
 #define CALL_METHOD(name, doc) {#name, (PyCFunction)(void (*)(void))calls_##name, \
                                 METH_FASTCALL | METH_KEYWORDS, doc}
