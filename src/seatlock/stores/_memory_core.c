@@ -396,7 +396,6 @@ small_int(PyObject *v)
     /* an exact int of at most 18 digits: well inside the id limit */
     int overflow;
     long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
-    (void)x;
     return overflow == 0 && !(x == -1 && PyErr_Occurred()) &&
            x > -1000000000000000000LL && x < 1000000000000000000LL;
 }
