@@ -38,28 +38,42 @@ def store(redis_cluster_url: str) -> Iterator[RedisClusterStore]:
     opened.close()
 
 
+def events_on_every_shard(client: Any, per_shard: int) -> dict[str, str]:
+    """Fresh event names, ``per_shard`` of them on each primary: event -> shard name.
+
+    Names are drawn until every shard has its share; if events could not spread (say
+    every event's keys hashed to one slot) the draw runs out and the test fails.
+    """
+    primaries = {node.name for node in client.get_primaries()}
+    chosen: dict[str, str] = {}
+    for i in range(100 * per_shard * len(primaries)):
+        event = f"show-{i}-{uuid.uuid4().hex}"
+        shard = client.get_node_from_key(event_keys(event)[0]).name
+        if sum(mine == shard for mine in chosen.values()) < per_shard:
+            chosen[event] = shard
+        if len(chosen) == per_shard * len(primaries):
+            return chosen
+    raise AssertionError(f"events did not spread over the shards {sorted(primaries)}: {chosen}")
+
+
 def test_events_land_on_different_shards_and_each_works(store: RedisClusterStore) -> None:
-    events = [f"show-{i}-{uuid.uuid4().hex}" for i in range(12)]
+    client = cluster_client(store)
+    shards = events_on_every_shard(client, per_shard=4)
     try:
-        client = cluster_client(store)
-        shards = {}
-        for i, event in enumerate(events):
+        for i, (event, shard) in enumerate(shards.items()):
             manager = SeatManager([1, 2, 3], lock_timeout=30, store=store, event=event)
             assert manager.lock_seats_bulk([1, 2], f"user{i}")
             assert manager.book_a_seat(1, f"user{i}")
             slot = client.keyslot(event_keys(event)[0])
-            shard = client.get_node_from_key(event_keys(event)[0]).name
-            shards[event] = shard
             for node in client.get_primaries():  # the event's keys are on its shard only
                 held = client.execute_command("CLUSTER COUNTKEYSINSLOT", slot, target_nodes=node)
                 assert held == (3 if node.name == shard else 0)
-        assert len(set(shards.values())) == 3, shards
-        for i, event in enumerate(events):
+        for i, event in enumerate(shards):
             again = SeatManager([], store=store, event=event)
             assert again.seat_ids(SeatState.BOOKED) == [1]
             assert again.seat_status(2).holder == f"user{i}"
     finally:
-        for event in events:
+        for event in shards:
             store.client.delete(*event_keys(event))
 
 
