@@ -352,6 +352,25 @@ def test_cleanup_reads_the_expired_locks_by_index(
     assert "Seq Scan" not in batch[-1], batch[-1]
 
 
+def test_deadlines_are_set_on_the_servers_clock(store_in: OpenStore, connect: Connect) -> None:
+    """A lock's deadline is the server's ``clock_timestamp()`` plus the timeout (a client
+    clock set apart from the server's would land outside these bounds)."""
+    manager = SeatManager([1], lock_timeout=30, store=store_in(), event="e")
+    conn = connect()
+
+    def server_now() -> float:
+        row = conn.execute("SELECT extract(epoch FROM clock_timestamp())::float8").fetchone()
+        assert row is not None
+        now: float = row[0]
+        return now
+
+    before = server_now()
+    deadline = manager.lock_seat(1, "ann").deadline
+    after = server_now()
+    assert deadline is not None
+    assert before + 30 <= deadline <= after + 30
+
+
 # -- faults ----------------------------------------------------------------------------
 
 
@@ -391,15 +410,14 @@ def backend_of(store: PostgresStore) -> int:
         return pid
 
 
-def wait_until_blocked(conn: psycopg.Connection[Any], pid: int) -> None:
+def wait_for_backend(conn: psycopg.Connection[Any], pid: int, row: tuple[str] | None) -> None:
+    """Poll until backend ``pid``'s ``(wait_event_type,)`` is ``row`` (None: it is gone)."""
     for _ in range(500):
-        row = conn.execute(
-            "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)
-        ).fetchone()
-        if row == ("Lock",):
+        query = "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s"
+        if conn.execute(query, (pid,)).fetchone() == row:
             return
         time.sleep(0.01)
-    raise AssertionError(f"backend {pid} never waited for a lock")
+    raise AssertionError(f"backend {pid} never reached {row}")
 
 
 @pytest.mark.parametrize("bulk", [False, True])
@@ -424,7 +442,7 @@ def test_a_backend_killed_mid_call_is_a_clear_error_and_nothing_half_done(
 
         thread = threading.Thread(target=call)
         thread.start()
-        wait_until_blocked(killer, pid)
+        wait_for_backend(killer, pid, ("Lock",))
         killer.execute("SELECT pg_terminate_backend(%s)", (pid,))
         thread.join()
         blocker.execute("ROLLBACK")
@@ -448,8 +466,9 @@ def test_a_connection_the_server_closed_while_idle_is_replaced(
     store = store_in(min_size=1, max_size=1)
     with SeatManager([1], store=store, event="e") as manager:
         pid = backend_of(store)
-        connect().execute("SELECT pg_terminate_backend(%s)", (pid,))
-        time.sleep(0.2)
+        killer = connect()
+        killer.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        wait_for_backend(killer, pid, None)
         assert manager.lock_seat(1, "ann")  # nothing was sent on the dead connection
         assert backend_of(store) != pid
 

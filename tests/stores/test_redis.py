@@ -302,16 +302,21 @@ def test_an_events_time_never_goes_back(store: RedisStore, event: str) -> None:
     )
 
 
-def test_real_timeouts_expire_on_the_servers_clock(store: RedisStore, event: str) -> None:
-    manager = SeatManager([1], lock_timeout=0.5, store=store, event=event)
-    locked = manager.lock_seat(1, "ann")
+def server_now(store: RedisStore) -> float:
+    seconds, micros = store.client.time()
+    return seconds + micros / 1e6
+
+
+def test_deadlines_are_set_on_the_servers_clock(store: RedisStore, event: str) -> None:
+    """Without testing aids a lock's deadline is the server's ``TIME`` plus the timeout
+    (a client clock set apart from the server's would land outside these bounds)."""
+    manager = SeatManager([1], lock_timeout=30, store=store, event=event)
+    before = server_now(store)
+    deadline = manager.lock_seat(1, "ann").deadline
+    after = server_now(store)
+    assert deadline is not None
+    assert before + 30 <= deadline <= after + 30
     assert manager.lock_seat(1, "bob").reason is Reason.HELD_BY_OTHER
-    time.sleep(0.55)
-    assert manager.book_a_seat(1, "ann").reason is Reason.NOT_LOCKED
-    taken = manager.lock_seat(1, "bob")
-    assert taken.deadline is not None
-    assert locked.deadline is not None
-    assert taken.deadline >= locked.deadline + 0.5
 
 
 # -- failures (a server of the test's own) -------------------------------------------
