@@ -41,7 +41,9 @@ from __future__ import annotations
 
 import math
 import threading
+import weakref
 from collections.abc import Sequence
+from functools import partial
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
@@ -239,6 +241,7 @@ class PostgresStore(Store):
             " set_config('plan_cache_mode', 'force_generic_plan', false)",
             (str(self._statement_timeout_ms),),
         )
+        conn.add_notice_handler(partial(_note_farewell, weakref.ref(conn)))
 
     def _ensure_schema(self, conn: psycopg.Connection[Any]) -> None:
         """Create the schema if it has no version yet; refuse another version."""
@@ -304,17 +307,35 @@ _SENT = _Failures(sent=True)
 _SENT_IN_STEPS = _Failures(sent=True, atomic=False)
 
 
+_FAREWELLS: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
+"""Pooled connections whose server sent a ``FATAL`` message while they were idle."""
+
+
+def _note_farewell(
+    conn: weakref.ref[psycopg.Connection[Any]], notice: psycopg.errors.Diagnostic
+) -> None:
+    """Notice handler: a ``FATAL`` message while idle means the server is closing ``conn``."""
+    if notice.severity_nonlocalized == "FATAL" and (alive := conn()) is not None:
+        _FAREWELLS.add(alive)
+
+
 def _closed_while_idle(conn: psycopg.Connection[Any]) -> bool:
-    """True if the server closed this idle connection; found without a round trip.
+    """True if the server closed (or is closing) this idle connection; found without a
+    round trip.
 
     The first read may get the server's farewell message, the second the end of stream.
+    The farewell can come before the end of stream: parsing it calls :func:`_note_farewell`.
     """
     import psycopg  # noqa: PLC0415 (optional; loaded by now)
 
     try:
         conn.pgconn.consume_input()
         conn.pgconn.consume_input()
+        conn.pgconn.is_busy()  # parses what came
     except psycopg.OperationalError:
+        conn.close()
+        return True
+    if conn in _FAREWELLS:
         conn.close()
         return True
     return False
