@@ -26,7 +26,7 @@ from seatlock.stores import open_store
 from seatlock.stores.postgres import CLEANUP_BATCH, SCHEMA_VERSION, PostgresStore
 
 from ..services import POSTGRES_URL, free_port, unavailable
-from .processes import check_bookings, kill_mid_bulk, race
+from .processes import kill_mid_bulk
 
 if TYPE_CHECKING:
     import psycopg
@@ -474,13 +474,6 @@ def test_a_connection_the_server_closed_while_idle_is_replaced(
 
 
 # -- processes -------------------------------------------------------------------------
-
-
-def test_processes_racing_never_double_book(event: str) -> None:
-    history = race(POSTGRES_URL, event)
-    assert any(c.op == "book" and c.ok for c in history)
-    assert any(not c.ok for c in history), "no contention: the race proves nothing"
-    assert check_bookings(POSTGRES_URL, event, history, seats=12) > 0
 
 
 def test_sigkill_mid_bulk_leaves_no_partial_group(event: str) -> None:

@@ -33,7 +33,7 @@ from seatlock.stores.redis import CLEANUP_BATCH, LAYOUT, RedisStore, event_keys
 
 from ..redis_servers import RedisServer, open_redis
 from ..services import REDIS_URL, unavailable
-from .processes import check_bookings, kill_mid_bulk, race
+from .processes import kill_mid_bulk
 
 FAST = "socket_timeout=0.5&socket_connect_timeout=0.5"
 """URL options that make a dead or stopped server fail fast."""
@@ -407,17 +407,6 @@ def test_scripts_flushed_from_the_server_are_loaded_again(server: RedisServer) -
 
 
 # -- processes -------------------------------------------------------------------------
-
-
-def test_processes_racing_on_one_event_never_double_book(url: str) -> None:
-    event = new_event()
-    try:
-        history = race(url, event)
-        assert any(c.op == "book" and c.ok for c in history)
-        assert any(not c.ok for c in history), "no contention: the race proves nothing"
-        assert check_bookings(url, event, history, seats=12) > 0
-    finally:
-        drop_at(url, event)
 
 
 def test_sigkill_mid_bulk_leaves_no_partial_group(url: str) -> None:

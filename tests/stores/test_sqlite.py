@@ -10,7 +10,7 @@ import pytest
 from seatlock import NotPerformedError, SeatlockError, SeatManager, SeatState
 from seatlock.stores.sqlite import SQLiteStore
 
-from .processes import check_bookings, kill_mid_bulk, race
+from .processes import kill_mid_bulk
 
 
 def url_of(path: Path) -> str:
@@ -102,14 +102,6 @@ def test_a_write_blocked_past_the_timeout_surely_did_not_happen(tmp_path: Path) 
 def test_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(NotPerformedError, match="cannot open"):
         SQLiteStore(tmp_path / "no" / "such" / "s.db")
-
-
-def test_processes_racing_on_one_file_never_double_book(tmp_path: Path) -> None:
-    url = url_of(tmp_path / "race.db")
-    history = race(url, "race")
-    assert any(c.op == "book" and c.ok for c in history)
-    assert any(not c.ok for c in history), "no contention: the race proves nothing"
-    assert check_bookings(url, "race", history, seats=12) > 0
 
 
 def test_sigkill_mid_bulk_leaves_no_partial_group(tmp_path: Path) -> None:
