@@ -13,7 +13,6 @@ from seatlock import (
     NotPerformedError,
     Op,
     Reason,
-    Result,
     SeatId,
     SeatState,
     SeatStatus,
@@ -21,6 +20,7 @@ from seatlock import (
 )
 from seatlock.cli import RICH_MISSING, main
 from seatlock.demo import DEFAULT_STORE, DemoConfig, DemoReport, audit, run_demo
+from seatlock.testing import Operation
 
 FAST = ["--seats", "60", "--buyers", "8", "--hold", "0.2", "--seed", "7"]
 
@@ -81,7 +81,7 @@ def test_demo_on_a_shared_store_reads_back_and_refuses_a_used_event(
 def test_a_failed_check_exits_1(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    double = [Result(Op.BOOK, Reason.OK, "A1", user) for user in ("u1", "u2")]
+    double = [Operation(Op.BOOK, ("A1",), user, 1.0, 0, 0, Reason.OK) for user in ("u1", "u2")]
     final: dict[SeatId, SeatStatus] = {"A1": SeatStatus("A1", SeatState.BOOKED, "u1")}
     report = DemoReport(
         config=DemoConfig(),
@@ -90,12 +90,15 @@ def test_a_failed_check_exits_1(
         elapsed=0.1,
         janitor_released=0,
         final_sweep=0,
-        audit=audit(double, [], final, lock_timeout=1, released=0),
+        audit=audit(double, [], final, released=0),
     )
 
     monkeypatch.setattr(seatlock.cli, "run_demo", lambda config, progress: report)
     assert main(["demo"]) == 1
-    assert "FAILED" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "FAILED" in out
+    assert "double_booking on seat 'A1'" in out  # the checker's findings, in full
+    assert "book('A1', 'u2') [0.000000, 0.000000] -> ok" in out
 
 
 def test_a_store_failure_exits_2(

@@ -27,8 +27,9 @@ Simulate an on-sale: BUYERS threads race for a venue's seats (rows of {ROW_LENGT
 buyer holds 1-4 adjacent seats if it can (trying other seats when refused), then books
 them, pays too late, cancels or walks away; a janitor thread cleans up expired holds.
 The report then checks the guarantees (no double booking, no partial group, no lost
-booking, no hold taken while live, no booking after expiry, every expiry counted once)
-against the recorded history of results and the seats' final state.
+booking, no hold taken while live, no booking after expiry, no expiry counted twice,
+every result explained) with seatlock.testing's history checker, against every recorded
+call and the seats' final state.
 
 The demo runs on the embedded default store, {DEFAULT_STORE}, unless --store names
 another. Exit status: 0 when every check passes, 1 when one fails, 2 when the demo
@@ -148,6 +149,7 @@ def _demo(config: DemoConfig) -> int:
     console.print(_checks(report))
     failed = sum(not check.passed for check in report.audit.checks)
     if failed:
+        console.print(report.audit.verdict.report(), markup=False, highlight=False)
         console.print(f"[bold red]{failed} of {len(report.audit.checks)} checks FAILED.")
         return 1
     console.print(

@@ -1,10 +1,12 @@
 """The on-sale simulation behind ``seatlock demo``: racing buyers, expiring holds, an audit.
 
 :func:`run_demo` lets buyer threads race for a venue's seats on any store while a janitor
-thread cleans up expired holds, records every result the engine gives, and returns a
-:class:`DemoReport`. :func:`audit` checks that history against the seats' final state:
-the guarantees are proved from what happened, not taken from counters. Nothing here
-prints; the CLI presents the report. Time is real: this is a live demo, not a test clock.
+thread cleans up expired holds, records every call (a :class:`seatlock.testing.History`),
+and returns a :class:`DemoReport`. :func:`audit` checks that history against the seats'
+final state with :func:`seatlock.testing.check` and sorts what it finds into the
+guarantees the report lists: they are proved from what happened, not taken from counters.
+Nothing here prints; the CLI presents the report. Time is real: this is a live demo, not a
+test clock.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import string
 import threading
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
@@ -26,6 +27,8 @@ from .manager import SeatManager
 from .results import Op, Result, SeatId, UserId
 from .seat import SeatState, SeatStatus
 from .stores.base import Store
+from .testing import History, Kind, Operation, RecordingManager, Verdict, check, final_state
+from .testing._history import BOOKS, LOCKS
 
 DEFAULT_STORE = "sqlite:///seatlock-demo.db"
 """Where ``seatlock demo`` keeps its seats unless ``--store`` names another store."""
@@ -53,8 +56,6 @@ _THINK = (0.0, 0.3)
 """From seeing the free seats to asking for them: others may take them meanwhile."""
 _WATCH_EVERY = 0.05
 """Seconds between two progress reports."""
-_EPSILON = 1e-6
-"""Slack, in seconds, for rounding when comparing deadlines."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ class Check(NamedTuple):
 
 @dataclass(frozen=True)
 class Audit:
-    """What the history of results shows, and the guarantees checked against it.
+    """What the history of calls shows, and the guarantees checked against it.
 
     Seat holds count seats: a bulk hold of three seats is three seat holds.
     """
@@ -141,6 +142,8 @@ class Audit:
     sold: int
     """Seats booked in the final state."""
     checks: tuple[Check, ...]
+    verdict: Verdict
+    """The history checker's verdict, every violation in full."""
 
     @property
     def ok(self) -> bool:
@@ -199,25 +202,25 @@ def run_demo(config: DemoConfig, progress: Callable[[int], None] | None = None) 
                 f"event {event!r} already has other seats, holds or bookings; "
                 "name a new event for the demo"
             )
-        sale = _Sale(manager, rows, config, random.Random(seed))
+        history = History()
+        sale = _Sale(history.record(manager), rows, config, random.Random(seed))
         elapsed = sale.run(progress)
-        final_sweep = manager.cleanup_expired_locks()
+        janitor_released = history.released
+        final_sweep = sale.manager.cleanup_expired_locks()
         if isinstance(config.store, str) and urlsplit(config.store).scheme == "memory":
-            final = _statuses(manager, seat_ids)  # memory:// is private to its manager
+            final = final_state(manager, seat_ids)  # memory:// is private to its manager
         else:
             with SeatManager(seat_ids, config.hold, store=config.store, event=event) as fresh:
-                final = _statuses(fresh, seat_ids)
-    results = [result for lane in sale.lanes for result in lane.results]
+                final = final_state(fresh, seat_ids)
     late_books = [result for lane in sale.lanes for result in lane.late_books]
-    released = sale.janitor.released + final_sweep
     return DemoReport(
         config=config,
         event=event,
         seed=seed,
         elapsed=elapsed,
-        janitor_released=sale.janitor.released,
+        janitor_released=janitor_released,
         final_sweep=final_sweep,
-        audit=audit(results, late_books, final, config.hold, released),
+        audit=audit(history.operations, late_books, final, history.released),
     )
 
 
@@ -237,21 +240,19 @@ def _row_label(index: int) -> str:
     return label
 
 
-def _statuses(manager: SeatManager, seat_ids: list[SeatId]) -> dict[SeatId, SeatStatus]:
-    return {seat_id: manager.seat_status(seat_id) for seat_id in seat_ids}
-
-
 class _Sale:
     """The running on-sale: buyer lanes, the janitor and the signal that stops them."""
 
     def __init__(
         self,
-        manager: SeatManager,
+        manager: RecordingManager,
         rows: list[list[SeatId]],
         config: DemoConfig,
         rng: random.Random,
     ) -> None:
         self.manager = manager
+        self.reads = manager.manager
+        """The real manager, for reads (the history records calls that change seats)."""
         self.rows = rows
         self.config = config
         self.stop = threading.Event()
@@ -279,14 +280,14 @@ class _Sale:
                 thread.join()
         if self.errors:
             raise self.errors[0]
-        while self.manager.counts()[SeatState.LOCKED]:  # no new holds: at most one hold time
+        while self.reads.counts()[SeatState.LOCKED]:  # no new holds: at most one hold time
             time.sleep(self.config.hold / 10)
         return elapsed
 
     def _watch(self, until: float, progress: Callable[[int], None] | None) -> None:
         """Report seats sold until they all are, ``until`` passes or a thread fails."""
         while True:
-            sold = self.manager.counts()[SeatState.BOOKED]
+            sold = self.reads.counts()[SeatState.BOOKED]
             if progress is not None:
                 progress(sold)
             if sold >= self.config.seats or time.monotonic() >= until:
@@ -310,15 +311,14 @@ class _Sale:
 
 
 class _Janitor:
-    """Calls ``cleanup_expired_locks()`` four times per hold time and adds up its counts."""
+    """Calls ``cleanup_expired_locks()`` four times per hold time (the history counts)."""
 
     def __init__(self, sale: _Sale) -> None:
         self.sale = sale
-        self.released = 0
 
     def run(self) -> None:
         while not self.sale.stop.wait(self.sale.config.hold / 4):
-            self.released += self.sale.manager.cleanup_expired_locks()
+            self.sale.manager.cleanup_expired_locks()
 
 
 class _Lane:
@@ -332,7 +332,6 @@ class _Lane:
         self.sale = sale
         self.number = number
         self.rng = rng
-        self.results: list[Result] = []
         self.late_books: list[Result] = []
 
     def run(self) -> None:
@@ -357,7 +356,6 @@ class _Lane:
             result = _one_or_many(manager.cancel_lock, manager.cancel_locks_bulk, seats, user)
         else:
             result = _one_or_many(manager.book_a_seat, manager.book_seats_bulk, seats, user)
-        self.results.append(result)
         if action == "late":
             self.late_books.append(result)
 
@@ -370,7 +368,6 @@ class _Lane:
             if not seats or self._pause(_THINK):
                 return None
             result = _one_or_many(manager.lock_seat, manager.lock_seats_bulk, seats, user)
-            self.results.append(result)
             if result:
                 return result
             refused.update(conflict.seat_id for conflict in result.conflicts)
@@ -378,7 +375,7 @@ class _Lane:
 
     def _pick(self, size: int, refused: set[SeatId]) -> list[SeatId]:
         """Free seats for a group: adjacent ones, front rows most wanted; else any, front first."""
-        free = set(self.sale.manager.seat_ids(SeatState.AVAILABLE)).difference(refused)
+        free = set(self.sale.reads.seat_ids(SeatState.AVAILABLE)).difference(refused)
         rows = self.sale.rows
         runs = [
             row[i : i + size]
@@ -401,134 +398,89 @@ def _one_or_many(
     return one(seat_ids[0], user) if len(seat_ids) == 1 else many(seat_ids, user)
 
 
-class _Hold(NamedTuple):
-    token: int
-    deadline: float
-    user: UserId
+_CHECKS: tuple[tuple[str, str, frozenset[Kind]], ...] = (
+    ("double bookings", "no seat was confirmed booked twice", frozenset({Kind.DOUBLE_BOOKING})),
+    (
+        "partial groups",
+        "each bulk booking's seats all end booked by its buyer",
+        frozenset({Kind.PARTIAL_BULK}),
+    ),
+    (
+        "lost bookings",
+        "each confirmed booking is in the final state, same buyer",
+        frozenset({Kind.LOST_BOOKING}),
+    ),
+    (
+        "unconfirmed bookings",
+        "each booked or held seat at the end was confirmed to its buyer by a result",
+        frozenset({Kind.UNCONFIRMED_BOOKING, Kind.FINAL_HOLD}),
+    ),
+    (
+        "overlapping holds",
+        "no hold over a live hold or a booked seat; only its holder ends a hold, once",
+        frozenset(
+            {Kind.LOCK_STOLEN, Kind.CHANGED_AFTER_BOOKING, Kind.NOT_HOLDER, Kind.RELEASED_TWICE}
+        ),
+    ),
+    (
+        "late checkouts accepted",
+        "no booking after its hold's deadline",
+        frozenset({Kind.AFTER_EXPIRY}),
+    ),
+    (
+        "expiries miscounted",
+        "cleanup released no more holds than had expired",
+        frozenset({Kind.CLEANUP_OVERCOUNT}),
+    ),
+    (
+        "unexplained results",
+        "every result fits one order of the calls: tokens, deadlines, refusals",
+        frozenset(
+            {Kind.MALFORMED_RESULT, Kind.TOKEN_ORDER, Kind.CLOCK_WENT_BACK, Kind.UNEXPLAINED_RESULT}
+        ),
+    ),
+)
+"""The report's checks: each is a name, its rule, and the violations it counts."""
 
 
 def audit(
-    results: Iterable[Result],
+    operations: Iterable[Operation],
     late_books: Iterable[Result],
     final: Mapping[SeatId, SeatStatus],
-    lock_timeout: float,
     released: int,
 ) -> Audit:
-    """Check the guarantees against a history of results and the seats' final state.
+    """Check the guarantees against a history of calls and the seats' final state.
 
     Args:
-        results: every result the engine gave (lock, book and cancel; single and bulk),
-            for user ids that each took at most one hold.
-        late_books: the book results, among ``results``, of buyers who asked only after
-            their hold's deadline had passed.
+        operations: every call the buyers and the janitor made, as recorded.
+        late_books: the book results of buyers who asked only after their hold's deadline
+            had passed: each must be a refusal (``late checkouts accepted`` counts those
+            that were not, or what the checker found, whichever is more).
         final: every seat's status after the sale, every hold lapsed and cleaned up.
-        lock_timeout: the hold time, to tell when each hold was taken from its deadline.
         released: how many seat holds cleanup reported releasing, in all.
     """
-    holds: dict[SeatId, list[_Hold]] = defaultdict(list)
-    booked: dict[SeatId, list[UserId]] = defaultdict(list)
-    cancelled: set[tuple[SeatId, UserId]] = set()
-    bulk_books: list[Result] = []
-    customers: set[UserId] = set()
-    hold_count = held_seats = conflicts = refused = 0
-    for result in results:
-        op, user = result.op, result.user_id
-        if op is Op.LOCK or op is Op.LOCK_BULK:
-            customers.add(user)
-            if not result:
-                conflicts += 1
-                continue
-            assert result.token is not None, result  # a successful lock has both
-            assert result.deadline is not None, result
-            hold_count += 1
-            held_seats += len(result.seat_ids)
-            for seat_id in result.seat_ids:
-                holds[seat_id].append(_Hold(result.token, result.deadline, user))
-        elif op is Op.BOOK or op is Op.BOOK_BULK:
-            if not result:
-                refused += 1
-                continue
-            for seat_id in result.seat_ids:
-                booked[seat_id].append(user)
-            if op is Op.BOOK_BULK:
-                bulk_books.append(result)
-        elif result:
-            cancelled.update((seat_id, user) for seat_id in result.seat_ids)
-
-    # Walk each seat's holds in token order (the order they were granted): a hold ends
-    # booked (then nothing may follow), cancelled, or expired (then the next hold must
-    # have been taken at or after its deadline).
-    expired = relocked = overlaps = 0
-    for seat_id, seat_holds in holds.items():
-        seat_holds.sort()
-        for hold, after in zip(seat_holds, [*seat_holds[1:], None], strict=True):
-            if hold.user in booked.get(seat_id, ()):
-                overlaps += after is not None
-            elif (seat_id, hold.user) not in cancelled:
-                expired += 1
-                if after is not None:
-                    relocked += 1
-                    overlaps += after.deadline - lock_timeout < hold.deadline - _EPSILON
-
-    def booked_by(seat_id: SeatId, user: UserId) -> bool:
-        status = final.get(seat_id)
-        return status is not None and status.state is SeatState.BOOKED and status.holder == user
-
-    taken_over = expired - released
-    checks = (
-        Check(
-            "double bookings",
-            "no seat was confirmed booked twice",
-            sum(len(users) > 1 for users in booked.values()),
-        ),
-        Check(
-            "partial groups",
-            "each bulk booking's seats all end booked by its buyer",
-            sum(
-                not all(booked_by(seat_id, r.user_id) for seat_id in r.seat_ids) for r in bulk_books
-            ),
-        ),
-        Check(
-            "lost bookings",
-            "each confirmed booking is in the final state, same buyer",
-            sum(not booked_by(seat_id, u) for seat_id, users in booked.items() for u in users),
-        ),
-        Check(
-            "unconfirmed bookings",
-            "each booked seat was confirmed to its buyer by a result",
-            sum(
-                status.state is SeatState.BOOKED and seat_id not in booked
-                for seat_id, status in final.items()
-            ),
-        ),
-        Check(
-            "overlapping holds",
-            "no hold granted on a booked seat or over a live hold",
-            overlaps,
-        ),
-        Check(
-            "late checkouts accepted",
-            "no booking after its hold's deadline",
-            sum(bool(result) for result in late_books),
-        ),
-        Check(
-            "expiries miscounted",
-            "each expired hold released once: by cleanup or a new lock",
-            max(0, -taken_over) + max(0, taken_over - relocked),
-        ),
-    )
+    history = list(operations)
+    verdict = check(history, final, released=released)
+    found = {
+        name: sum(violation.kind in kinds for violation in verdict.violations)
+        for name, _, kinds in _CHECKS
+    }
+    late = "late checkouts accepted"
+    found[late] = max(found[late], sum(bool(result) for result in late_books))
+    refused = [op for op in history if op.reason is not None and not op.ok]
     return Audit(
-        customers=len(customers),
-        holds=hold_count,
-        held_seats=held_seats,
-        booked_seats=len(booked),
-        groups_booked=len(bulk_books),
-        cancelled=len(cancelled),
-        expired=expired,
-        released=released,
-        taken_over=taken_over,
-        conflicts=conflicts,
-        refused_checkouts=refused,
+        customers=len({op.user_id for op in history if op.op in LOCKS}),
+        holds=verdict.locks,
+        held_seats=verdict.holds,
+        booked_seats=verdict.booked,
+        groups_booked=sum(op.op is Op.BOOK_BULK and op.ok for op in history),
+        cancelled=verdict.cancelled,
+        expired=verdict.expired,
+        released=verdict.released,
+        taken_over=max(0, verdict.expired - verdict.released),
+        conflicts=sum(op.op in LOCKS for op in refused),
+        refused_checkouts=sum(op.op in BOOKS for op in refused),
         sold=sum(status.state is SeatState.BOOKED for status in final.values()),
-        checks=checks,
+        checks=tuple(Check(name, rule, found[name]) for name, rule, _ in _CHECKS),
+        verdict=verdict,
     )
