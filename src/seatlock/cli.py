@@ -27,7 +27,7 @@ Simulate an on-sale: BUYERS threads race for a venue's seats (rows of {ROW_LENGT
 buyer holds 1-4 adjacent seats if it can (trying other seats when refused), then books
 them, pays too late, cancels or walks away; a janitor thread cleans up expired holds.
 The report then checks the guarantees (no double booking, no partial group, no lost
-booking, no hold taken while live, no booking after expiry, no expiry counted twice,
+booking, no hold taken while live, no booking after expiry, every expiry counted once,
 every result explained) with seatlock.testing's history checker, against every recorded
 call and the seats' final state.
 
